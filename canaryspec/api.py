@@ -1,0 +1,101 @@
+"""An httpx client for the platform contract that records every exchange for the report."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+API = "/api/v1"
+# Worker types and statuses as the contract spells them.
+WORKER_TYPES = ("backtesting", "training")
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and its answer, as a QA reviewer would want to read it."""
+
+    method: str
+    url: str
+    request_body: Any
+    status: int | None
+    response_body: Any
+    elapsed_ms: float
+    error: str | None = None
+
+    def render(self) -> str:
+        lines = [f"{self.method} {self.url}"]
+        if self.request_body is not None:
+            lines.append(f"request: {json.dumps(self.request_body, indent=2, default=str)}")
+        if self.error:
+            lines.append(f"error: {self.error}")
+        else:
+            lines.append(f"status: {self.status} ({self.elapsed_ms:.0f} ms)")
+            body = self.response_body
+            text = json.dumps(body, indent=2, default=str) if not isinstance(body, str) else body
+            lines.append(f"response: {text}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Reply:
+    """A response reduced to what steps assert on."""
+
+    status: int
+    body: Any
+
+    def brief(self, limit: int = 400) -> str:
+        text = json.dumps(self.body, default=str) if not isinstance(self.body, str) else self.body
+        return f"{self.status} {text[:limit]}"
+
+
+@dataclass
+class PlatformClient:
+    """The platform's HTTP API at `base_url`; every call is kept in `exchanges`."""
+
+    base_url: str
+    timeout_s: float = 10.0
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, path: str, *, json_body: Any = None,
+                params: dict[str, Any] | None = None) -> Reply:
+        """Send one request; transport errors propagate (waits treat them as transient)."""
+        url = f"{self.base_url}{path}"
+        started = time.perf_counter()
+        try:
+            response = self._http.request(method, path, json=json_body, params=params)
+        except httpx.HTTPError as exc:
+            self.exchanges.append(Exchange(method, url, json_body, None, None,
+                                           (time.perf_counter() - started) * 1000, str(exc)))
+            raise
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        self.exchanges.append(Exchange(method, str(response.request.url), json_body,
+                                       response.status_code, body,
+                                       (time.perf_counter() - started) * 1000))
+        return Reply(response.status_code, body)
+
+    # --- the contract, by resource -------------------------------------------------------
+    def health(self) -> Reply:
+        return self.request("GET", f"{API}/health")
+
+    def workers(self, worker_type: str | None = None, status: str | None = None) -> Reply:
+        params = {k: v for k, v in {"worker_type": worker_type, "status": status}.items() if v}
+        return self.request("GET", f"{API}/workers", params=params or None)
+
+    def worker(self, worker_id: str) -> Reply:
+        return self.request("GET", f"{API}/workers/{worker_id}")
+
+    def register_worker(self, registration: dict[str, Any]) -> Reply:
+        return self.request("POST", f"{API}/workers/register", json_body=registration)

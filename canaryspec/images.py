@@ -1,0 +1,150 @@
+"""Images: build them (cached by the engine's layer cache) and read facts off them.
+
+Pure docker SDK. Facts come from the image's config and from short-lived containers that run
+one command in the image and are removed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker import DockerClient
+
+from canaryspec.errors import EngineUnavailable, ImageUnavailable
+from canaryspec.settings import PROJECT_ROOT, Settings
+
+RUN_LABEL = "io.canaryspec.run"
+WHEELHOUSE = PROJECT_ROOT / "build" / "wheelhouse"
+
+
+def connect_engine(timeout_s: float = 120) -> DockerClient:
+    """A client for the engine at DOCKER_HOST (or the default socket), proven by a ping."""
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=int(timeout_s))
+        client.ping()
+    except docker.errors.DockerException as exc:
+        reason = str(exc).split("(", 1)[0].strip() or type(exc).__name__
+        raise EngineUnavailable(f"no Docker engine answers at {where} ({reason}); start it, or "
+                                "point DOCKER_HOST at one") from None
+    return client
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What an image declares about itself."""
+
+    role: str
+    tag: str
+    image_id: str
+    size_bytes: int
+    user: str
+    entrypoint: list[str]
+    cmd: list[str]
+    working_dir: str
+    healthcheck: list[str] | None
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1_000_000
+
+    @property
+    def short_id(self) -> str:
+        return self.image_id.removeprefix("sha256:")[:12]
+
+
+def image_facts(client: DockerClient, role: str, tag: str) -> ImageFacts:
+    """Facts about the image `tag`, or ImageUnavailable when the engine does not have it."""
+    try:
+        attrs: dict[str, Any] = client.images.get(tag).attrs
+    except docker.errors.ImageNotFound:
+        raise ImageUnavailable(f"image {tag} ({role}) is not on this engine; build it "
+                               "(build=true) or load it") from None
+    config = attrs.get("Config") or {}
+    health = config.get("Healthcheck") or {}
+    test = health.get("Test") or None
+    return ImageFacts(
+        role=role, tag=tag, image_id=attrs["Id"], size_bytes=int(attrs["Size"]),
+        user=config.get("User") or "", entrypoint=list(config.get("Entrypoint") or []),
+        cmd=list(config.get("Cmd") or []), working_dir=config.get("WorkingDir") or "/",
+        healthcheck=None if not test or test == ["NONE"] else list(test))
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int
+    output: str
+
+
+def run_in_image(client: DockerClient, tag: str, command: list[str], *, run_id: str,
+                 entrypoint: list[str] | None = None, timeout_s: float = 120) -> CommandResult:
+    """Run one command in a throwaway container of `tag` (network off) and return its output."""
+    kwargs: dict[str, Any] = {"entrypoint": entrypoint} if entrypoint is not None else {}
+    container = client.containers.create(tag, command=command, network_disabled=True,
+                                         labels={RUN_LABEL: run_id}, **kwargs)
+    try:
+        container.start()
+        status = container.wait(timeout=timeout_s)
+        output = container.logs(stdout=True, stderr=True).decode(errors="replace")
+        return CommandResult(int(status.get("StatusCode", -1)), output.strip())
+    finally:
+        container.remove(force=True)
+
+
+def python_can_import(client: DockerClient, tag: str, module: str, *, run_id: str,
+                      python: str = "python") -> CommandResult:
+    """Import `module` with the image's own interpreter; exit 0 means it imported."""
+    return run_in_image(client, tag, [python, "-c", f"import {module}"], run_id=run_id)
+
+
+def check_build_inputs(settings: Settings, client: DockerClient) -> None:
+    """Fail early, in one sentence, when what the Dockerfiles need is not prepared."""
+    try:
+        client.images.get(settings.base_image)
+    except docker.errors.ImageNotFound:
+        if settings.base_image.startswith("canaryspec/"):
+            raise ImageUnavailable(f"base image {settings.base_image} is missing; build it with "
+                                   "`make base` (debootstrap, no registry needed)") from None
+        # A registry image (e.g. debian:bookworm-slim): the build pulls it where a registry exists.
+    if not any(WHEELHOUSE.glob("*.whl")):
+        raise ImageUnavailable(f"no wheels in {WHEELHOUSE.relative_to(PROJECT_ROOT)}; build the "
+                               "wheelhouse with `make wheelhouse`")
+
+
+def build_image(client: DockerClient, dockerfile: Path, tag: str, *, base_image: str,
+                log_path: Path | None = None) -> float:
+    """Build `tag` from `dockerfile` with the repository root as context; return seconds taken.
+
+    The legacy builder keeps the engine's layer cache, so an unchanged image builds in seconds.
+    """
+    started = time.monotonic()
+    lines: list[str] = []
+    try:
+        for chunk in client.api.build(path=str(PROJECT_ROOT),
+                                      dockerfile=str(dockerfile.relative_to(PROJECT_ROOT)),
+                                      tag=tag, buildargs={"BASE_IMAGE": base_image}, rm=True,
+                                      forcerm=True, decode=True, pull=False):
+            if "stream" in chunk:
+                lines.append(chunk["stream"].rstrip("\n"))
+            if "error" in chunk:
+                lines.append(chunk["error"])
+                raise ImageUnavailable(_build_failure(tag, dockerfile, lines))
+    except docker.errors.APIError as exc:
+        raise ImageUnavailable(f"build of {tag} from {dockerfile.name} was refused by the engine:"
+                               f" {exc.explanation or exc}") from None
+    finally:
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text("\n".join(lines) + "\n")
+    return time.monotonic() - started
+
+
+def _build_failure(tag: str, dockerfile: Path, lines: list[str]) -> str:
+    tail = " | ".join(line.strip() for line in lines[-6:] if line.strip())
+    return f"build of {tag} from {dockerfile.name} failed: {tail}"

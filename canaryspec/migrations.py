@@ -1,0 +1,94 @@
+"""The database schema as Alembic sees it, read and changed inside the canary's containers.
+
+Works the same for any platform whose backend image carries `alembic` and `alembic.ini` at its
+working directory (the contract): the suite judges the schema itself rather than trusting a
+health endpoint that may not look at the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from canaryspec.canary import Canary
+
+ALEMBIC = ["python", "-m", "alembic"]
+_REVISION = re.compile(r"^([0-9A-Za-z_]+)(?: \(head\))?", re.MULTILINE)
+
+
+class MigrationFailed(AssertionError):
+    """`alembic` exited non-zero inside the backend container."""
+
+
+@dataclass(frozen=True)
+class SchemaRevision:
+    current: str | None
+    head: str
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.head
+
+
+def _alembic(canary: Canary, *args: str) -> str:
+    result = canary.exec("backend", [*ALEMBIC, *args])
+    if result.exit_code != 0:
+        raise MigrationFailed(f"`alembic {' '.join(args)}` failed in the backend container "
+                              f"(exit {result.exit_code}): {result.output[-800:]}")
+    return result.output
+
+
+def schema_revision(canary: Canary) -> SchemaRevision:
+    """The revision stamped in the database against the newest the backend image ships."""
+    heads = _REVISION.findall(_alembic(canary, "heads"))
+    if len(heads) != 1:
+        raise AssertionError(f"expected one Alembic head in the backend image, found {heads}")
+    current = _REVISION.findall(_alembic(canary, "current"))
+    return SchemaRevision(current=current[0] if current else None, head=heads[0])
+
+
+def upgrade_to_head(canary: Canary) -> str:
+    """Run `alembic upgrade head` in the backend container (as the seed does); return its log."""
+    # alembic logs what it runs to stderr: keep it, it is the evidence of what changed.
+    result = canary.exec("backend", [*ALEMBIC, "upgrade", "head"], with_stderr=True)
+    if result.exit_code != 0:
+        raise MigrationFailed(f"`alembic upgrade head` failed (exit {result.exit_code}): "
+                              f"{result.output[-800:]}")
+    return result.output
+
+
+def applied_steps(upgrade_log: str) -> list[str]:
+    """The "Running upgrade a -> b" lines of an upgrade's log: what it actually changed."""
+    return [line.split("Running upgrade", 1)[1].strip()
+            for line in upgrade_log.splitlines() if "Running upgrade" in line]
+
+
+def _psql(canary: Canary, sql: str, database: str | None = None) -> str:
+    env = canary.env_of("db")
+    user = env.get("POSTGRES_USER", "postgres")
+    db = database or env.get("POSTGRES_DB", user)
+    result = canary.exec("db", ["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1",
+                                "-Atc", sql])
+    if result.exit_code != 0:
+        raise AssertionError(f"psql in the db container failed: {result.output[-500:]}")
+    return result.output
+
+
+def schema_snapshot(canary: Canary) -> list[str]:
+    """Every table, column and type of the public schema, plus the stamped revision."""
+    rows = _psql(canary, "SELECT table_name || '.' || column_name || ' ' || data_type "
+                         "FROM information_schema.columns WHERE table_schema = 'public' "
+                         "ORDER BY 1")
+    return [line for line in rows.splitlines() if line]
+
+
+def table_exists(canary: Canary, table: str) -> bool:
+    return _psql(canary, f"SELECT to_regclass('public.{table}') IS NOT NULL") == "t"
+
+
+def reset_database(canary: Canary) -> None:
+    """Drop and re-create the canary's database: a fresh, never-migrated one, in a second."""
+    env = canary.env_of("db")
+    db = env.get("POSTGRES_DB", env.get("POSTGRES_USER", "postgres"))
+    _psql(canary, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', database="postgres")
+    _psql(canary, f'CREATE DATABASE "{db}"', database="postgres")

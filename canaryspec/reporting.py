@@ -1,0 +1,54 @@
+"""Report evidence: Allure attachments, phase timings, the run summary.
+
+allure-behave listens for `allure.attach`; without the formatter attachments are no-ops, so the
+suite works the same with or without Allure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import allure
+
+
+def attach_text(name: str, text: str) -> None:
+    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_json(name: str, data: Any) -> None:
+    allure.attach(json.dumps(data, indent=2, default=str), name=name,
+                  attachment_type=allure.attachment_type.JSON)
+
+
+@dataclass
+class PhaseClock:
+    """Wall time of each phase of a run (build, up, ready, each feature, down)."""
+
+    phases: list[tuple[str, float]] = field(default_factory=list)
+
+    @contextmanager
+    def phase(self, name: str, announce: bool = True) -> Iterator[None]:
+        started = time.monotonic()
+        if announce:
+            print(f"canaryspec: {name} ...", flush=True)
+        try:
+            yield
+        finally:
+            elapsed = time.monotonic() - started
+            self.phases.append((name, elapsed))
+            if announce:
+                print(f"canaryspec: {name} done in {elapsed:.1f} s", flush=True)
+
+    def record(self, name: str, seconds: float) -> None:
+        self.phases.append((name, seconds))
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([{"phase": n, "seconds": round(s, 2)}
+                                    for n, s in self.phases], indent=2) + "\n")

@@ -1,0 +1,144 @@
+"""One run of the suite: its id, its images, its canaries, its clean-up.
+
+Created in before_all and kept on behave's context as `context.run`. The shared canary is
+started lazily by the first scenario that needs it and stopped in after_all; canaries that a
+feature must own (a fresh database, faults) are started and stopped by that feature.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from docker import DockerClient
+
+from canaryspec.api import PlatformClient
+from canaryspec.canary import Canary, find_compose, remove_run_containers
+from canaryspec.errors import ImageUnavailable
+from canaryspec.images import (
+    ImageFacts,
+    build_image,
+    check_build_inputs,
+    connect_engine,
+    image_facts,
+)
+from canaryspec.migrations import upgrade_to_head
+from canaryspec.readiness import (
+    wait_for_available_worker,
+    wait_for_backend_answering,
+    wait_for_service_healthy,
+)
+from canaryspec.reporting import PhaseClock
+from canaryspec.settings import IMAGE_ROLES, Settings
+
+WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worker"}
+
+
+@dataclass
+class CanaryHandle:
+    """A started canary and the HTTP client for its backend."""
+
+    canary: Canary
+    api: PlatformClient
+
+
+@dataclass
+class Run:
+    settings: Settings
+    docker: DockerClient
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    clock: PhaseClock = field(default_factory=PhaseClock)
+    images: dict[str, ImageFacts] = field(default_factory=dict)
+    compose: list[str] | None = None
+    _shared: CanaryHandle | None = None
+    _owned: list[Canary] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, settings: Settings) -> Run:
+        return cls(settings=settings, docker=connect_engine())
+
+    # --- images ----------------------------------------------------------------------------
+    def prepare_images(self) -> dict[str, ImageFacts]:
+        """Build the profile's images (layer cache makes unchanged ones instant), read facts."""
+        if self.settings.build:
+            check_build_inputs(self.settings, self.docker)
+            for role in IMAGE_ROLES:
+                dockerfile = self.settings.profile.dockerfiles[role]
+                log = self.settings.reports_dir / "build" / f"{role}.log"
+                seconds = build_image(self.docker, dockerfile, self.settings.image(role),
+                                      base_image=self.settings.base_image, log_path=log)
+                self.clock.record(f"build {role}", seconds)
+                print(f"canaryspec:   {self.settings.image(role)} built in {seconds:.1f} s",
+                      flush=True)
+        missing = []
+        for role in IMAGE_ROLES:
+            try:
+                self.images[role] = image_facts(self.docker, role, self.settings.image(role))
+            except ImageUnavailable:
+                missing.append(self.settings.image(role))
+        if missing:
+            raise ImageUnavailable(f"image(s) {', '.join(missing)} not on this engine and "
+                                   "build=false; build them first or set build=true")
+        return self.images
+
+    # --- canaries --------------------------------------------------------------------------
+    def new_canary(self, purpose: str, services: tuple[str, ...] = ()) -> Canary:
+        if self.compose is None:
+            self.compose = find_compose()
+        canary = Canary(self.settings, self.docker, self.compose, self.run_id, purpose,
+                        services)
+        self._owned.append(canary)
+        return canary
+
+    def bring_up(self, canary: Canary) -> CanaryHandle:
+        """Start `canary` and wait until its backend answers and its services are healthy."""
+        timeout = self.settings.ready_timeout_s
+        canary.up()
+        services = canary.services or tuple(canary.service_names())
+        for service in services:
+            wait_for_service_healthy(canary, service, timeout=timeout)
+        api = PlatformClient(canary.url("backend", 8000))
+        wait_for_backend_answering(api, canary, timeout=timeout)
+        return CanaryHandle(canary, api)
+
+    def shared_canary(self) -> CanaryHandle:
+        """The run's canary: every service up, schema migrated (as the seed), workers ready."""
+        if self._shared is None:
+            canary = self.new_canary("shared")
+            with self.clock.phase("canary up"):
+                handle = self.bring_up(canary)
+            with self.clock.phase("canary ready (migrations, workers registered)"):
+                upgrade_to_head(canary)
+                for worker_type in WORKER_SERVICES:
+                    wait_for_available_worker(handle.api, canary, worker_type,
+                                              timeout=self.settings.ready_timeout_s)
+            self._shared = handle
+        return self._shared
+
+    def release(self, canary: Canary) -> None:
+        if self.settings.keep:
+            print(f"canaryspec: keep=true: canary {canary.project} left running "
+                  f"(backend {canary.url('backend', 8000)})", flush=True)
+            return
+        canary.down()
+
+    def close(self) -> None:
+        """Stop every canary this run started (unless keep) and remove probe containers."""
+        with self.clock.phase("canary down", announce=bool(self._owned)):
+            for canary in reversed(self._owned):
+                if canary.started:
+                    self.release(canary)
+            remove_run_containers(self.docker, self.run_id)
+        if self._shared is not None:
+            self._shared.api.close()
+
+
+def worker_service(worker_type: str) -> str:
+    return WORKER_SERVICES[worker_type]
+
+
+def engine_description(client: DockerClient) -> str:
+    version = client.version()
+    return f"Docker Engine {version.get('Version')} (API {version.get('ApiVersion')}) at " \
+           f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}"

@@ -1,0 +1,172 @@
+"""The one configuration object: behave userdata, -D overrides and CANARYSPEC_* variables.
+
+Precedence (lowest first): profile defaults, [tool.behave.userdata] in pyproject.toml, -D on the
+command line (behave merges those two), then CANARYSPEC_<KEY> environment variables (CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from canaryspec.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IMAGE_ROLES = ("backend", "worker-cpu", "worker-gpu", "db")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A target platform: its image names, how it is built and deployed, what it promises."""
+
+    name: str
+    image_names: Mapping[str, str]
+    compose_file: Path | None
+    # Roles built by this project; the real platform's images are built by its own repository.
+    dockerfiles: Mapping[str, Path] = field(default_factory=dict)
+    # tradelab's health also reports the database and schema revision; the real one does not.
+    strict_health: bool = False
+    build_by_default: bool = False
+    # The backend's ASGI module: importing it must not import torch.
+    backend_app_module: str = "tradelab.backend.app"
+
+
+PROFILES: dict[str, Profile] = {
+    "tradelab": Profile(
+        name="tradelab",
+        image_names={role: f"tradelab-{role}" for role in IMAGE_ROLES},
+        compose_file=PROJECT_ROOT / "deploy/environments/canary/docker-compose.yml",
+        dockerfiles={role: PROJECT_ROOT / f"deploy/docker/Dockerfile.{role}"
+                     for role in IMAGE_ROLES},
+        strict_health=True,
+        build_by_default=True,
+    ),
+    "ktrdr": Profile(
+        name="ktrdr",
+        image_names={"backend": "ktrdr-backend", "worker-cpu": "ktrdr-worker-cpu",
+                     "worker-gpu": "ktrdr-worker-gpu", "db": "postgres"},
+        compose_file=None,  # the real platform's own canary compose file: set compose_file
+        backend_app_module="ktrdr.api.main",
+    ),
+}
+
+
+def _bool(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{key}={value!r} is not a yes/no value (use true or false)")
+
+
+def _text(key: str, value: str) -> str:
+    if not value.strip():
+        raise ConfigError(f"{key} must not be empty")
+    return value.strip()
+
+
+def _number(key: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{key}={value!r} is not a number") from None
+    if number <= 0:
+        raise ConfigError(f"{key}={value!r} must be greater than zero")
+    return number
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, parsed once and never changed."""
+
+    profile: Profile
+    build: bool = True
+    keep: bool = False
+    image_tag: str = "test"
+    image_prefix: str = ""
+    base_image: str = "canaryspec/debian:bookworm"
+    compose_file: Path | None = None
+    backend_size_budget_mb: float = 300
+    worker_cpu_size_budget_mb: float = 1500
+    ready_timeout_s: float = 120
+    canonical_ports: bool = False
+    reports_dir: Path = PROJECT_ROOT / "reports"
+
+    def image(self, role: str) -> str:
+        """The tag of the image playing `role` (backend, worker-cpu, worker-gpu, db)."""
+        if self.profile.name == "ktrdr" and role == "db":
+            return "postgres:15"
+        return f"{self.image_prefix}{self.profile.image_names[role]}:{self.image_tag}"
+
+    def size_budget_mb(self, role: str) -> float:
+        budgets = {"backend": self.backend_size_budget_mb,
+                   "worker-cpu": self.worker_cpu_size_budget_mb}
+        if role not in budgets:
+            raise AssertionError(f"no size budget is set for the {role} image")
+        return budgets[role]
+
+    @property
+    def canary_compose_file(self) -> Path:
+        path = self.compose_file or self.profile.compose_file
+        if path is None:
+            raise ConfigError(f"profile {self.profile.name!r} needs compose_file=<path to its "
+                              "canary docker-compose.yml>")
+        return path
+
+
+# key -> (Settings field, parser). Documented in README.md ("Configuration").
+_KEYS = {
+    "profile": None,
+    "build": ("build", _bool),
+    "keep": ("keep", _bool),
+    "image_tag": ("image_tag", _text),
+    "image_prefix": ("image_prefix", _text),
+    "base_image": ("base_image", _text),
+    "compose_file": ("compose_file", lambda _k, v: Path(v).expanduser().resolve()),
+    "backend_size_budget_mb": ("backend_size_budget_mb", _number),
+    "worker_cpu_size_budget_mb": ("worker_cpu_size_budget_mb", _number),
+    "ready_timeout_s": ("ready_timeout_s", _number),
+    "canonical_ports": ("canonical_ports", _bool),
+    "reports_dir": ("reports_dir", lambda _k, v: (PROJECT_ROOT / v).resolve()),
+}
+# behave's own userdata keys, and ones other tools put there, that are not ours to validate.
+_FOREIGN_KEYS = {"AllureFormatter.issue_pattern", "AllureFormatter.link_pattern"}
+
+
+def load_settings(userdata: Mapping[str, str],
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse userdata plus CANARYSPEC_* variables into Settings, or raise ConfigError."""
+    environ = os.environ if environ is None else environ
+    merged = {k: str(v) for k, v in userdata.items() if k not in _FOREIGN_KEYS}
+    for key in _KEYS:
+        env_value = environ.get(f"CANARYSPEC_{key.upper()}")
+        if env_value is not None:
+            merged[key] = env_value
+    unknown = sorted(set(merged) - set(_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown setting {', '.join(unknown)}; known settings: "
+                          f"{', '.join(sorted(_KEYS))}")
+    profile_name = merged.pop("profile", "tradelab")
+    if profile_name not in PROFILES:
+        raise ConfigError(f"unknown profile {profile_name!r}; profiles: "
+                          f"{', '.join(sorted(PROFILES))}")
+    profile = PROFILES[profile_name]
+    values: dict[str, object] = {"build": profile.build_by_default}
+    for key, raw in merged.items():
+        attr, parse = _KEYS[key]  # type: ignore[misc]
+        values[attr] = parse(key, raw)
+    if values.get("build") and not profile.dockerfiles:
+        raise ConfigError(f"profile {profile_name!r} does not build its images here; "
+                          "build them in the platform's repository and set build=false")
+    return Settings(profile=profile, **values)  # type: ignore[arg-type]
+
+
+def describe(settings: Settings) -> dict[str, str]:
+    """Settings as flat strings, for the report's environment section."""
+    flat = {f.name: str(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
+    flat["profile"] = settings.profile.name
+    return flat

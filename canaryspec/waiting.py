@@ -1,0 +1,72 @@
+"""Waiting on conditions against deadlines: never a fixed sleep.
+
+`wait_until` polls a check until it is satisfied or the deadline passes; on timeout it raises
+`WaitTimeout` with what it waited for, the last observation and, where a caller supplies one,
+the evidence (container state, log tail) that explains it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    """A condition did not hold within its deadline. An AssertionError: the scenario fails."""
+
+    def __init__(self, message: str, last_observation: object = None, evidence: str = ""):
+        super().__init__(message)
+        self.last_observation = last_observation
+        self.evidence = evidence
+
+
+@dataclass
+class Observation(Generic[T]):
+    """One look at the world: whether the condition holds, what was seen, how to say it."""
+
+    done: bool
+    value: T
+    summary: str
+
+
+def wait_until(
+    check: Callable[[], Observation[T]],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.5,
+    transient: tuple[type[BaseException], ...] = (),
+    hint: str = "",
+    evidence: Callable[[], str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> T:
+    """Return the observed value once `check` says done; raise WaitTimeout at the deadline.
+
+    Exceptions listed in `transient` (e.g. connection refused while a service boots) count as
+    "not yet" and are reported as the last observation if the deadline passes.
+    """
+    deadline = clock() + timeout
+    last = "nothing observed yet"
+    last_value: object = None
+    while True:
+        try:
+            seen = check()
+            if seen.done:
+                return seen.value
+            last, last_value = seen.summary, seen.value
+        except transient as exc:
+            last, last_value = f"{type(exc).__name__}: {exc}", exc
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        pause(min(interval, remaining))  # poll: between checks, never past the deadline
+    message = f"{what} did not happen within {timeout:g} s. Last observed: {last}."
+    if hint:
+        message += f" Hint: {hint}"
+    details = evidence() if evidence else ""
+    raise WaitTimeout(message, last_value, details)

@@ -1,0 +1,126 @@
+"""behave hooks for canaryspec: thin, calling into the canaryspec package.
+
+Shared state on `context`:
+  settings  the frozen Settings of the run
+  run       the Run: engine client, images, canaries, phase clock
+  images    role -> ImageFacts of the images under test
+  canary    the CanaryHandle (canary + api client) a scenario works against
+"""
+
+from __future__ import annotations
+
+import sys
+
+from behave.fixture import fixture, use_fixture_by_tag
+from behave.tag_matcher import ActiveTagMatcher
+
+from canaryspec.errors import CanaryspecError
+from canaryspec.reporting import attach_text
+from canaryspec.run import Run
+from canaryspec.settings import load_settings
+
+
+# ============================================================================================
+# FIXTURES
+# ============================================================================================
+@fixture(name="fixture.canary.own")
+def own_canary(context, services: tuple[str, ...] = ("db", "backend")):
+    """A canary this feature owns (database + backend): a database it may wipe at will."""
+    canary = context.run.new_canary(context.feature.filename.rsplit("/", 1)[-1].split(".")[0],
+                                    services)
+    try:
+        with context.run.clock.phase(f"own canary up ({canary.purpose})"):
+            context.own_canary = context.run.bring_up(canary)
+        yield context.own_canary
+    finally:
+        context.run.release(canary)
+
+
+FIXTURES = {"fixture.canary.own": own_canary}
+
+
+# ============================================================================================
+# HOOKS
+# ============================================================================================
+def before_all(context):
+    try:
+        context.settings = load_settings(context.config.userdata)
+        context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
+        context.run = Run.start(context.settings)
+        context.exchange_marks = {}
+        context.add_cleanup(_close_run, context)
+        with context.run.clock.phase("images (build or find)"):
+            context.images = context.run.prepare_images()
+    except CanaryspecError as error:
+        # One clear sentence and a distinct exit code; no traceback wall for a set-up problem.
+        print(f"canaryspec: {error}", file=sys.stderr, flush=True)
+        _close_run(context)
+        sys.exit(error.exit_code)
+
+
+def before_feature(context, feature):
+    context.feature_phase = context.run.clock.phase(f"feature {feature.name}", announce=False)
+    context.feature_phase.__enter__()
+    if context.active_tags.should_exclude_with(feature.tags):
+        feature.skip(reason=context.active_tags.exclude_reason)
+
+
+def after_feature(context, feature):
+    context.feature_phase.__exit__(None, None, None)
+
+
+def before_tag(context, tag):
+    if tag.startswith("fixture."):
+        use_fixture_by_tag(tag, context, FIXTURES)
+
+
+def before_scenario(context, scenario):
+    if context.active_tags.should_exclude_with(scenario.effective_tags):
+        scenario.skip(reason=context.active_tags.exclude_reason)
+
+
+def after_step(context, step):
+    if step.status == "failed":
+        _attach_failure_evidence(context, step)
+
+
+def after_scenario(context, scenario):
+    _attach_http_exchanges(context)
+
+
+# ============================================================================================
+# REPORTING
+# ============================================================================================
+def _handles(context):
+    seen = []
+    for name in ("canary", "own_canary"):
+        handle = getattr(context, name, None)
+        if handle is not None and handle not in seen:
+            seen.append(handle)
+    return seen
+
+
+def _attach_http_exchanges(context):
+    for handle in _handles(context):
+        start = context.exchange_marks.get(id(handle.api), 0)
+        new = handle.api.exchanges[start:]
+        if new:
+            attach_text("HTTP exchanges", "\n\n".join(x.render() for x in new))
+        context.exchange_marks[id(handle.api)] = len(handle.api.exchanges)
+
+
+def _attach_failure_evidence(context, step):
+    evidence = getattr(step.exception, "evidence", "")
+    if not evidence:
+        evidence = "\n".join(h.canary.evidence() for h in _handles(context))
+    if evidence:
+        attach_text("container state and log tail", evidence)
+
+
+def _close_run(context):
+    run = getattr(context, "run", None)
+    if run is None:
+        return
+    run.close()
+    context.run = None
+    run.clock.write(run.settings.reports_dir / "phases.json")

@@ -1,0 +1,54 @@
+@images
+Feature: Split images
+  As a release manager
+  I want each image to carry exactly what its role needs
+  So that the backend stays small and safe while the workers can still train
+
+  Scenario: The backend image does not contain torch
+    Given the "backend" image
+    Then it cannot import "torch"
+
+  Scenario: The backend web application loads without torch
+    Given the "backend" image
+    Then its web application imports without torch
+
+  Scenario: The CPU worker image runs torch without CUDA
+    Given the "CPU worker" image
+    Then it can import "torch"
+    And it reports its torch version
+    And CUDA is not available in it
+
+  Scenario: The backend image carries the database migrations
+    Given the "backend" image
+    Then it can import "alembic"
+    And it contains the file "alembic.ini" in its working directory
+
+  Scenario Outline: The <image> image is hardened for production
+    Given the "<image>" image
+    Then it runs as a non-root user
+    And its first process is an init
+    And it declares a healthcheck
+
+    Examples: Runtime images
+      | image      |
+      | backend    |
+      | CPU worker |
+      | monolith   |
+
+  Scenario Outline: The <image> image fits its size budget
+    Given the "<image>" image
+    Then it is within its size budget
+
+    Examples: Budgeted images
+      | image      |
+      | backend    |
+      | CPU worker |
+
+  Scenario: Splitting the monolith makes every image smaller
+    Then the "backend" image is smaller than the "CPU worker" image
+    And the "CPU worker" image is smaller than the "monolith" image
+
+  @gpu
+  Scenario: The monolith built for GPUs sees one
+    Given the "monolith" image
+    Then CUDA is available in it

@@ -1,0 +1,26 @@
+@migrations @fixture.canary.own
+Feature: Database migrations
+  As a release manager
+  I want the backend image to bring a fresh database to the current schema
+  So that a new environment can take jobs as soon as it is deployed
+
+  Background:
+    Given a canary with a fresh, unmigrated database
+
+  Scenario: A fresh database is behind the head revision
+    Then the database schema is not at the head revision
+
+  @use.with_profile=tradelab
+  Scenario: The backend's health reports an unmigrated schema
+    Then the backend reports the database schema as not migrated
+
+  Scenario: Upgrading brings the schema to the head revision
+    When the migrations are applied
+    Then the database schema is at the head revision
+    And the database has the "operations" table
+
+  Scenario: Upgrading a second time changes nothing
+    Given the migrations have been applied
+    When the migrations are applied again
+    Then the second upgrade applied no migration
+    And the database schema is unchanged

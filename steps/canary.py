@@ -1,0 +1,16 @@
+"""Steps that put a canary in place."""
+
+from behave import given
+
+from canaryspec.migrations import reset_database
+
+
+@given("the canary is running")
+def step_canary_running(context):
+    context.canary = context.run.shared_canary()
+
+
+@given("a canary with a fresh, unmigrated database")
+def step_fresh_database(context):
+    context.canary = context.own_canary
+    reset_database(context.canary.canary)

@@ -1,0 +1,119 @@
+"""Steps about the images themselves (no canary needed)."""
+
+from behave import given, then
+from hamcrest import (
+    assert_that,
+    equal_to,
+    is_in,
+    is_not,
+    less_than,
+    less_than_or_equal_to,
+    matches_regexp,
+    not_none,
+)
+
+from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, role_of
+from canaryspec.reporting import attach_json
+
+
+def _probe(context, name: str) -> ImageProbe:
+    return ImageProbe(context.run.docker, context.images[role_of(name)], context.run.run_id)
+
+
+@given('the "{image}" image')
+def step_the_image(context, image):
+    context.image = _probe(context, image)
+    facts = context.image.facts
+    attach_json("image facts", {"tag": facts.tag, "id": facts.short_id,
+                                "size_mb": round(facts.size_mb, 1), "user": facts.user,
+                                "entrypoint": facts.entrypoint, "healthcheck": facts.healthcheck})
+
+
+@then('it cannot import "{module}"')
+def step_cannot_import(context, module):
+    result = context.image.can_import(module)
+    assert_that(result.exit_code, is_not(equal_to(0)),
+                f"{context.image.facts.tag} contains {module}: `import {module}` succeeded")
+    assert_that(result.output, matches_regexp(rf"ModuleNotFoundError: No module named '{module}'"),
+                f"{context.image.facts.tag}: import failed for another reason")
+
+
+@then('it can import "{module}"')
+def step_can_import(context, module):
+    result = context.image.can_import(module)
+    assert_that(result.exit_code, equal_to(0),
+                f"`import {module}` failed in {context.image.facts.tag}: {result.output}")
+
+
+@then("its web application imports without torch")
+def step_web_app_imports_without_torch(context):
+    module = context.settings.profile.backend_app_module
+    result = context.image.imports_without(module, "torch")
+    assert_that(result.exit_code, equal_to(0),
+                f"{module} did not import cleanly in {context.image.facts.tag}: {result.output}")
+
+
+@then("it reports its torch version")
+def step_reports_torch_version(context):
+    context.torch = context.image.torch_facts()
+    attach_json("torch", context.torch)
+    assert_that(str(context.torch["version"]), matches_regexp(r"^\d+\.\d+"),
+                f"torch in {context.image.facts.tag} reports no version")
+
+
+@then("CUDA is not available in it")
+def step_no_cuda(context):
+    assert_that(context.image.torch_facts()["cuda"], equal_to(False),
+                f"{context.image.facts.tag} ships a CUDA torch; the CPU worker must not")
+
+
+@then("CUDA is available in it")
+def step_cuda(context):
+    assert_that(context.image.torch_facts()["cuda"], equal_to(True),
+                f"{context.image.facts.tag}: torch sees no GPU")
+
+
+@then('it contains the file "{name}" in its working directory')
+def step_contains_file(context, name):
+    path = f"{context.image.facts.working_dir.rstrip('/')}/{name}"
+    assert_that(context.image.has_file(path), equal_to(True),
+                f"{context.image.facts.tag} has no {path}")
+
+
+@then("it runs as a non-root user")
+def step_non_root(context):
+    facts = context.image.facts
+    assert_that(facts.user, is_not(is_in({"", "root", "0", "0:0"})),
+                f"{facts.tag} declares no non-root USER")
+    uid = context.image.uid()
+    assert_that(uid.output, is_not(equal_to("0")), f"{facts.tag} runs as uid 0")
+
+
+@then("its first process is an init")
+def step_init_pid1(context):
+    pid1 = context.image.pid1()
+    assert_that(pid1, is_in(INIT_PROCESSES),
+                f"PID 1 of {context.image.facts.tag} is {pid1!r}, not an init "
+                "(signals would not be forwarded nor zombies reaped)")
+
+
+@then("it declares a healthcheck")
+def step_healthcheck(context):
+    assert_that(context.image.facts.healthcheck, not_none(),
+                f"{context.image.facts.tag} declares no HEALTHCHECK")
+
+
+@then("it is within its size budget")
+def step_size_budget(context):
+    facts = context.image.facts
+    budget = context.settings.size_budget_mb(facts.role)
+    assert_that(facts.size_mb, less_than_or_equal_to(budget),
+                f"{facts.tag} is {facts.size_mb:.0f} MB, over its {budget:.0f} MB budget")
+
+
+@then('the "{smaller}" image is smaller than the "{larger}" image')
+def step_smaller_than(context, smaller, larger):
+    small, large = context.images[role_of(smaller)], context.images[role_of(larger)]
+    assert_that(small.size_mb, less_than(large.size_mb),
+                f"{small.tag} ({small.size_mb:.0f} MB) is not smaller than "
+                f"{large.tag} ({large.size_mb:.0f} MB)")

@@ -1,0 +1,62 @@
+"""Steps about the database schema and its Alembic migrations."""
+
+from behave import given, then, when
+from hamcrest import assert_that, empty, equal_to, is_not
+
+from canaryspec import migrations
+from canaryspec.reporting import attach_text
+
+
+@when("the migrations are applied")
+@given("the migrations have been applied")
+def step_apply_migrations(context):
+    context.upgrade_log = migrations.upgrade_to_head(context.canary.canary)
+    attach_text("alembic upgrade head", context.upgrade_log)
+    context.schema_before = migrations.schema_snapshot(context.canary.canary)
+
+
+@when("the migrations are applied again")
+def step_apply_migrations_again(context):
+    context.upgrade_log = migrations.upgrade_to_head(context.canary.canary)
+    attach_text("alembic upgrade head (again)", context.upgrade_log)
+
+
+@then("the database schema is not at the head revision")
+def step_schema_behind(context):
+    revision = migrations.schema_revision(context.canary.canary)
+    assert_that(revision.current, is_not(equal_to(revision.head)),
+                f"a fresh database already claims the head revision {revision.head}")
+
+
+@then("the database schema is at the head revision")
+def step_schema_at_head(context):
+    revision = migrations.schema_revision(context.canary.canary)
+    assert_that(revision.current, equal_to(revision.head),
+                f"schema at {revision.current}, head is {revision.head}")
+
+
+@then('the database has the "{table}" table')
+def step_table_exists(context, table):
+    assert_that(migrations.table_exists(context.canary.canary, table), equal_to(True),
+                f"no {table} table after the upgrade")
+
+
+@then("the second upgrade applied no migration")
+def step_no_migration_applied(context):
+    assert_that(migrations.applied_steps(context.upgrade_log), empty(),
+                f"the second upgrade ran migrations:\n{context.upgrade_log}")
+
+
+@then("the database schema is unchanged")
+def step_schema_unchanged(context):
+    after = migrations.schema_snapshot(context.canary.canary)
+    assert_that(after, equal_to(context.schema_before), "the second upgrade changed the schema")
+    assert_that(after, is_not(empty()), "the schema snapshot is empty: nothing was migrated")
+
+
+@then("the backend reports the database schema as not migrated")
+def step_health_reports_unmigrated(context):
+    reply = context.canary.api.health()
+    database = reply.body.get("database", {}) if isinstance(reply.body, dict) else {}
+    assert_that(database.get("migrated"), equal_to(False),
+                f"backend health does not report the schema as unmigrated: {reply.brief()}")

@@ -1,0 +1,59 @@
+"""Steps about the backend's health and its worker registry."""
+
+from behave import then, when
+from hamcrest import assert_that, equal_to, has_entries
+
+from canaryspec import readiness
+from canaryspec.run import worker_service
+from canaryspec.waiting import Observation, wait_until
+
+
+@then("the backend reports healthy")
+def step_backend_healthy(context):
+    reply = context.canary.api.health()
+    assert_that(reply.status, equal_to(200), f"backend health: {reply.brief()}")
+    assert_that(reply.body, has_entries(status="ok"), f"backend health: {reply.brief()}")
+    if context.settings.profile.strict_health:
+        assert_that(reply.body.get("database", {}), has_entries(connected=True, migrated=True),
+                    f"backend health reports the database unusable: {reply.brief()}")
+
+
+@then('a "{worker_type}" worker is registered and available')
+def step_worker_available(context, worker_type):
+    context.worker = readiness.wait_for_available_worker(
+        context.canary.api, context.canary.canary, worker_type, timeout=10)
+
+
+@then('the "{worker_type}" worker\'s health endpoint answers from the backend\'s network')
+def step_worker_reachable(context, worker_type):
+    worker = readiness.wait_for_available_worker(context.canary.api, context.canary.canary,
+                                                 worker_type, timeout=10)
+    health = readiness.health_seen_from_backend(context.canary.canary, worker["endpoint_url"])
+    assert_that(health, has_entries(healthy=True, service=f"{worker_type}-worker"),
+                f"{worker['endpoint_url']}/health from the backend: {health}")
+
+
+@when('the "{worker_type}" worker is restarted')
+def step_restart_worker(context, worker_type):
+    context.worker = readiness.wait_for_available_worker(
+        context.canary.api, context.canary.canary, worker_type, timeout=10)
+    context.canary.canary.restart(worker_service(worker_type))
+
+
+@then('a "{worker_type}" worker is registered again under a new identity within {seconds:d} s')
+def step_reregistered(context, worker_type, seconds):
+    old_id = context.worker["worker_id"]
+
+    def check():
+        workers = readiness.registered_workers(context.canary.api, worker_type)
+        fresh = [w for w in workers if w["worker_id"] != old_id and w["status"] == "available"]
+        return Observation(bool(fresh), fresh, f"registered: {workers}")
+
+    wait_until(check, timeout=seconds, what=f"a new {worker_type} worker registering",
+               evidence=lambda: context.canary.canary.evidence([worker_service(worker_type)]))
+
+
+@then("its old identity is no longer registered")
+def step_old_identity_gone(context):
+    reply = context.canary.api.worker(context.worker["worker_id"])
+    assert_that(reply.status, equal_to(404), f"old worker entry still present: {reply.brief()}")

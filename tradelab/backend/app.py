@@ -1,0 +1,59 @@
+"""The tradelab API backend (no torch, ever: ML code lives in tradelab.ml, workers only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from tradelab import __version__
+from tradelab.backend.registry import WorkerRegistry, poll_workers_forever
+from tradelab.backend.routes import health, workers
+from tradelab.db.session import engine_for
+from tradelab.settings import BackendSettings, backend_settings
+
+
+def create_app(settings: BackendSettings | None = None) -> FastAPI:
+    """Build the app; the worker poller runs for the app's lifetime."""
+    settings = settings or backend_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        poller = asyncio.create_task(poll_workers_forever(
+            app.state.registry, interval_s=settings.worker_health_interval_s,
+            timeout_s=settings.worker_health_timeout_s))
+        try:
+            yield
+        finally:
+            app.state.shutting_down = True
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+
+    app = FastAPI(title="tradelab", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url)
+    app.state.registry = WorkerRegistry(
+        failures_before_unavailable=settings.worker_failures_before_unavailable,
+        removal_after_s=settings.worker_removal_after_s)
+    app.state.shutting_down = False
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in err["loc"][1:]), "message": err["msg"]}
+                   for err in exc.errors()]
+        return JSONResponse(status_code=422, content={
+            "success": False,
+            "error": {"code": "VALIDATION_ERROR", "message": "Request validation failed",
+                      "details": details}})
+
+    for module in (health, workers):
+        app.include_router(module.router, prefix="/api/v1")
+    return app
+
+
+app = create_app()

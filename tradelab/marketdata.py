@@ -1,0 +1,1 @@
+"""Deterministic OHLCV market data, so an isolated canary needs no downloads."""

@@ -1,0 +1,15 @@
+"""The backtesting worker: replays a trained model over market data."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tradelab.ml import torch_facts
+from tradelab.settings import WorkerSettings
+from tradelab.workers.base import create_worker_app, new_worker_state
+
+
+def create_app(settings: WorkerSettings) -> FastAPI:
+    """The backtesting worker's app."""
+    state = new_worker_state("backtesting", settings, torch_facts())
+    return create_worker_app(state, settings)
