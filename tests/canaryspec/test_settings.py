@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from canaryspec.errors import ConfigError
+from canaryspec.settings import load_settings
+
+
+def test_load_settings_defaults_to_tradelab_profile():
+    settings = load_settings({}, environ={})
+    assert settings.profile.name == "tradelab"
+    assert settings.build is True
+    assert settings.image("backend") == "tradelab-backend:test"
+    assert settings.size_budget_mb("backend") == 300
+
+
+def test_load_settings_env_overrides_userdata():
+    settings = load_settings({"keep": "false", "image_tag": "a"},
+                             environ={"CANARYSPEC_KEEP": "true", "CANARYSPEC_IMAGE_TAG": "b"})
+    assert settings.keep is True
+    assert settings.image("worker-cpu") == "tradelab-worker-cpu:b"
+
+
+def test_load_settings_rejects_unknown_key_naming_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown setting bogus; known settings: .*keep"):
+        load_settings({"bogus": "1"}, environ={})
+
+
+def test_load_settings_rejects_unknown_profile():
+    with pytest.raises(ConfigError, match="unknown profile 'staging'; profiles: ktrdr, tradelab"):
+        load_settings({"profile": "staging"}, environ={})
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("keep", "maybe", "not a yes/no value"),
+    ("ready_timeout_s", "soon", "not a number"),
+    ("backend_size_budget_mb", "-1", "greater than zero"),
+    ("image_tag", " ", "must not be empty"),
+])
+def test_load_settings_rejects_bad_values(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({key: value}, environ={})
+
+
+def test_ktrdr_profile_uses_real_image_names_and_needs_compose_file():
+    settings = load_settings({"profile": "ktrdr", "build": "false"}, environ={})
+    assert settings.image("backend") == "ktrdr-backend:test"
+    assert settings.profile.strict_health is False
+    with pytest.raises(ConfigError, match="needs compose_file"):
+        _ = settings.canary_compose_file
+    with_file = load_settings({"profile": "ktrdr", "compose_file": "x/compose.yml"}, environ={})
+    assert with_file.canary_compose_file == Path("x/compose.yml").resolve()
+
+
+def test_ktrdr_profile_refuses_to_build():
+    with pytest.raises(ConfigError, match="does not build its images here"):
+        load_settings({"profile": "ktrdr", "build": "true"}, environ={})

@@ -1,0 +1,79 @@
+import pytest
+
+from canaryspec.waiting import Observation, WaitTimeout, wait_until
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def pause(self, seconds):
+        self.now += seconds
+
+
+def test_wait_until_returns_value_when_condition_holds():
+    clock = FakeClock()
+    seen = iter([Observation(False, 1, "one"), Observation(True, 2, "two")])
+    assert wait_until(lambda: next(seen), timeout=5, what="x", clock=clock,
+                      pause=clock.pause) == 2
+
+
+def test_wait_until_times_out_with_last_observation_and_evidence():
+    clock = FakeClock()
+    with pytest.raises(WaitTimeout) as raised:
+        wait_until(lambda: Observation(False, {"status": "running"}, "status running"),
+                   timeout=3, interval=1, what="operation completing", hint="check the worker",
+                   evidence=lambda: "worker log tail", clock=clock, pause=clock.pause)
+    message = str(raised.value)
+    assert "operation completing did not happen within 3 s" in message
+    assert "Last observed: status running" in message
+    assert "Hint: check the worker" in message
+    assert raised.value.evidence == "worker log tail"
+    assert raised.value.last_observation == {"status": "running"}
+
+
+def test_wait_until_treats_listed_errors_as_not_yet():
+    clock = FakeClock()
+    calls = {"n": 0}
+
+    def check():
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("refused")
+        return Observation(True, "up", "up")
+
+    assert wait_until(check, timeout=10, what="x", transient=(ConnectionError,), clock=clock,
+                      pause=clock.pause) == "up"
+
+
+def test_wait_until_reports_transient_error_on_timeout():
+    clock = FakeClock()
+
+    def check():
+        raise ConnectionError("connection refused")
+
+    with pytest.raises(WaitTimeout, match="ConnectionError: connection refused"):
+        wait_until(check, timeout=2, what="backend", transient=(ConnectionError,), clock=clock,
+                   pause=clock.pause)
+
+
+def test_wait_until_does_not_swallow_unlisted_errors():
+    with pytest.raises(KeyError):
+        wait_until(lambda: {}["missing"], timeout=1, what="x")
+
+
+def test_wait_until_never_pauses_past_the_deadline():
+    clock = FakeClock()
+    pauses = []
+
+    def pause(seconds):
+        pauses.append(seconds)
+        clock.pause(seconds)
+
+    with pytest.raises(WaitTimeout):
+        wait_until(lambda: Observation(False, None, "no"), timeout=1.2, interval=1, what="x",
+                   clock=clock, pause=pause)
+    assert pauses == [1, pytest.approx(0.2)]

@@ -1,0 +1,57 @@
+from tradelab.backend.registry import Worker, WorkerRegistry, WorkerStatus, WorkerType
+
+
+def _worker(worker_id="training-worker-1", url="http://training-worker:5004"):
+    return Worker(worker_id=worker_id, worker_type=WorkerType.TRAINING, endpoint_url=url)
+
+
+def test_register_same_id_updates_in_place():
+    registry = WorkerRegistry()
+    registry.register(_worker())
+    registry.register(_worker())
+    assert [w.worker_id for w in registry.list()] == ["training-worker-1"]
+
+
+def test_register_new_id_at_known_url_replaces_old_entry():
+    registry = WorkerRegistry()
+    registry.register(_worker("training-worker-old"))
+    registry.register(_worker("training-worker-new"))
+    assert registry.get("training-worker-old") is None
+    assert registry.get("training-worker-new") is not None
+
+
+def test_record_health_marks_unavailable_after_three_failures_and_restores():
+    registry = WorkerRegistry(failures_before_unavailable=3)
+    registry.register(_worker())
+    for _ in range(2):
+        registry.record_health("training-worker-1", None)
+    assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
+    registry.record_health("training-worker-1", None)
+    assert registry.get("training-worker-1").status == WorkerStatus.TEMPORARILY_UNAVAILABLE
+    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"})
+    assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
+
+
+def test_record_health_busy_worker_reports_its_operation():
+    registry = WorkerRegistry()
+    registry.register(_worker())
+    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "busy",
+                                                 "current_operation": "op_1"})
+    worker = registry.get("training-worker-1")
+    assert worker.status == WorkerStatus.BUSY
+    assert worker.current_operation_id == "op_1"
+
+
+def test_record_health_removes_worker_unhealthy_too_long():
+    registry = WorkerRegistry(removal_after_s=0.0)
+    registry.register(_worker())
+    registry.record_health("training-worker-1", None)
+    assert registry.get("training-worker-1") is None
+
+
+def test_list_filters_by_type_and_status():
+    registry = WorkerRegistry()
+    registry.register(_worker())
+    registry.register(Worker("backtesting-worker-1", WorkerType.BACKTESTING, "http://b:5003"))
+    assert [w.worker_id for w in registry.list(WorkerType.BACKTESTING)] == ["backtesting-worker-1"]
+    assert registry.list(status=WorkerStatus.BUSY) == []
