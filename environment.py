@@ -9,12 +9,10 @@ Shared state on `context`:
 
 from __future__ import annotations
 
-import sys
-
 from behave.fixture import fixture, use_fixture_by_tag
 from behave.tag_matcher import ActiveTagMatcher
 
-from canaryspec.errors import CanaryspecError
+from canaryspec.errors import CanaryspecError, record_setup_error
 from canaryspec.reporting import attach_text
 from canaryspec.run import Run
 from canaryspec.settings import load_settings
@@ -52,10 +50,11 @@ def before_all(context):
         with context.run.clock.phase("images (build or find)"):
             context.images = context.run.prepare_images()
     except CanaryspecError as error:
-        # One clear sentence and a distinct exit code; no traceback wall for a set-up problem.
-        print(f"canaryspec: {error}", file=sys.stderr, flush=True)
+        # One clear sentence and a distinct exit code (python -m canaryspec returns it); no
+        # traceback wall for a set-up problem, and no scenario runs.
+        record_setup_error(error)
         _close_run(context)
-        sys.exit(error.exit_code)
+        context.abort(reason=str(error))
 
 
 def before_feature(context, feature):

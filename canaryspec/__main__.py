@@ -17,7 +17,16 @@ from canaryspec.errors import CanaryspecError
 def _behave(args: list[str]) -> int:
     from behave.__main__ import main as behave_main
 
-    return int(behave_main(args) or 0)
+    from canaryspec.errors import take_setup_error
+
+    take_setup_error()  # a previous run's, if it was interrupted
+    code = int(behave_main(args) or 0)
+    setup_error = take_setup_error()
+    if setup_error is not None:
+        print(f"canaryspec: set-up problem ({setup_error['kind']}): {setup_error['message']}",
+              file=sys.stderr)
+        return int(setup_error["exit_code"])
+    return code
 
 
 def _build(args: list[str]) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+from canaryspec.settings_paths import SETUP_ERROR_FILE
+
 
 class CanaryspecError(Exception):
     """A problem with the set-up, not with the product: reported as one line, no traceback."""
@@ -37,3 +41,19 @@ class PortInUse(CanaryspecError):
     """A host port the canary was told to use is taken."""
 
     exit_code = 8
+
+
+def record_setup_error(error: CanaryspecError) -> None:
+    """Leave the set-up error where `python -m canaryspec` finds it after behave returns."""
+    SETUP_ERROR_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SETUP_ERROR_FILE.write_text(json.dumps({"message": str(error), "exit_code": error.exit_code,
+                                            "kind": type(error).__name__}))
+
+
+def take_setup_error() -> dict[str, object] | None:
+    """The set-up error recorded by this run, if any (and forget it)."""
+    if not SETUP_ERROR_FILE.exists():
+        return None
+    recorded = json.loads(SETUP_ERROR_FILE.read_text())
+    SETUP_ERROR_FILE.unlink()
+    return recorded

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from canaryspec.errors import ConfigError
+from canaryspec.settings_paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_ROLES = ("backend", "worker-cpu", "worker-gpu", "db")
 
 

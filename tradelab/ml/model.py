@@ -1,0 +1,35 @@
+"""The strategy's neural network and its saved form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def build_model(strategy: dict[str, Any]) -> nn.Module:
+    inputs = len(strategy["nn_inputs"])
+    layers: list[nn.Module] = []
+    width = inputs
+    for hidden in strategy["model"]["architecture"]["hidden_layers"]:
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    layers.append(nn.Linear(width, 1))
+    return nn.Sequential(*layers)
+
+
+def save_model(model: nn.Module, strategy: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"state_dict": model.state_dict(), "strategy": strategy}, tmp)
+    tmp.replace(path)
+
+
+def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
+    saved = torch.load(path, map_location="cpu")
+    model = build_model(saved["strategy"])
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    return model, saved["strategy"]

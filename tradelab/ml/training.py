@@ -1,0 +1,69 @@
+"""Train a strategy's model on market data, epoch by epoch, cancellable between batches."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from tradelab.marketdata import Bar
+from tradelab.ml.features import feature_matrix, next_bar_up
+from tradelab.ml.model import build_model, save_model
+
+
+class Cancelled(Exception):
+    """The operation was cancelled while it ran."""
+
+
+@dataclass
+class TrainingOutcome:
+    model_path: Path
+    training_metrics: dict[str, float]
+    test_metrics: dict[str, float]
+
+
+def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(((model(x) > 0).float() == y).float().mean())
+
+
+def train(bars: list[Bar], strategy: dict[str, Any], model_path: Path, *,
+          on_epoch: Callable[[int, int, float], None], cancel: threading.Event) -> TrainingOutcome:
+    """Fit the strategy's MLP on 80% of the bars, test on the last 20%, save the model."""
+    torch.manual_seed(7)
+    x, index = feature_matrix(bars[:-1], strategy)
+    if len(index) < 50:
+        raise ValueError(f"only {len(index)} usable bars in the date range; need at least 50")
+    y = next_bar_up(bars, index)
+    split = int(len(index) * 0.8)
+    x_train, y_train, x_test, y_test = x[:split], y[:split], x[split:], y[split:]
+    model = build_model(strategy)
+    settings = strategy["training"]
+    optimiser = torch.optim.Adam(model.parameters(), lr=float(settings["learning_rate"]))
+    loss_fn = nn.BCEWithLogitsLoss()
+    epochs, batch = int(settings["epochs"]), int(settings["batch_size"])
+    loss = torch.tensor(0.0)
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(len(x_train))
+        for start in range(0, len(order), batch):
+            if cancel.is_set():
+                raise Cancelled(f"cancelled at epoch {epoch}/{epochs}")
+            rows = order[start:start + batch]
+            optimiser.zero_grad()
+            loss = loss_fn(model(x_train[rows]), y_train[rows])
+            loss.backward()
+            optimiser.step()
+        on_epoch(epoch, epochs, float(loss))
+    save_model(model, strategy, model_path)
+    return TrainingOutcome(
+        model_path=model_path,
+        training_metrics={"final_loss": round(float(loss), 6), "epochs": epochs,
+                          "samples": len(x_train),
+                          "accuracy": round(_accuracy(model, x_train, y_train), 4)},
+        test_metrics={"samples": len(x_test),
+                      "accuracy": round(_accuracy(model, x_test, y_test), 4)})
