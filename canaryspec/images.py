@@ -97,12 +97,6 @@ def run_in_image(client: DockerClient, tag: str, command: list[str], *, run_id: 
         container.remove(force=True)
 
 
-def python_can_import(client: DockerClient, tag: str, module: str, *, run_id: str,
-                      python: str = "python") -> CommandResult:
-    """Import `module` with the image's own interpreter; exit 0 means it imported."""
-    return run_in_image(client, tag, [python, "-c", f"import {module}"], run_id=run_id)
-
-
 def check_build_inputs(settings: Settings, client: DockerClient) -> None:
     """Fail early, in one sentence, when what the Dockerfiles need is not prepared."""
     try:

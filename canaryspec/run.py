@@ -7,7 +7,6 @@ feature must own (a fresh database, faults) are started and stopped by that feat
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 
@@ -136,9 +135,3 @@ class Run:
 
 def worker_service(worker_type: str) -> str:
     return WORKER_SERVICES[worker_type]
-
-
-def engine_description(client: DockerClient) -> str:
-    version = client.version()
-    return f"Docker Engine {version.get('Version')} (API {version.get('ApiVersion')}) at " \
-           f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}"

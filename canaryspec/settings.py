@@ -6,7 +6,6 @@ command line (behave merges those two), then CANARYSPEC_<KEY> environment variab
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -163,10 +162,3 @@ def load_settings(userdata: Mapping[str, str],
         raise ConfigError(f"profile {profile_name!r} does not build its images here; "
                           "build them in the platform's repository and set build=false")
     return Settings(profile=profile, **values)  # type: ignore[arg-type]
-
-
-def describe(settings: Settings) -> dict[str, str]:
-    """Settings as flat strings, for the report's environment section."""
-    flat = {f.name: str(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
-    flat["profile"] = settings.profile.name
-    return flat

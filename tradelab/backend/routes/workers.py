@@ -27,7 +27,6 @@ async def create_worker_registration(body: WorkerRegistration, request: Request,
                                      response: Response) -> dict[str, Any]:
     """Register a worker, or update it when the id is known."""
     if request.app.state.shutting_down:
-        response.headers["Retry-After"] = "5"
         raise HTTPException(status_code=503, detail="Backend is shutting down",
                             headers={"Retry-After": "5"})
     worker = request.app.state.registry.register(Worker(
