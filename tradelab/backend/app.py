@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from tradelab import __version__
 from tradelab.backend.registry import WorkerRegistry, poll_workers_forever
-from tradelab.backend.routes import health, workers
+from tradelab.backend.routes import health, jobs, operations, workers
 from tradelab.db.session import engine_for
 from tradelab.settings import BackendSettings, backend_settings
 
@@ -41,6 +41,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         failures_before_unavailable=settings.worker_failures_before_unavailable,
         removal_after_s=settings.worker_removal_after_s)
     app.state.shutting_down = False
+    # Choosing a worker and marking it busy is one step: two requests never get the same one.
+    app.state.dispatch_lock = asyncio.Lock()
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -51,7 +53,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
             "error": {"code": "VALIDATION_ERROR", "message": "Request validation failed",
                       "details": details}})
 
-    for module in (health, workers):
+    for module in (health, workers, jobs, operations):
         app.include_router(module.router, prefix="/api/v1")
     return app
 

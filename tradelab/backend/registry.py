@@ -45,6 +45,7 @@ class Worker:
     last_healthy_at: datetime | None = field(default_factory=_now)
     health_check_failures: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    last_dispatched_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,8 +96,29 @@ class WorkerRegistry:
                 if (worker_type is None or w.worker_type == worker_type)
                 and (status is None or w.status == status)]
 
-    def record_health(self, worker_id: str, body: dict[str, Any] | None) -> None:
-        """Apply one poll result: a body means the worker answered healthy."""
+    def assign(self, worker_id: str, operation_id: str) -> None:
+        """Mark a worker busy with an operation the backend just dispatched to it."""
+        worker = self._workers.get(worker_id)
+        if worker is not None:
+            worker.status = WorkerStatus.BUSY
+            worker.current_operation_id = operation_id
+            worker.last_dispatched_at = time.monotonic()
+
+    def release(self, worker_id: str | None, operation_id: str) -> None:
+        """The worker finished `operation_id` (it said so): it may take the next job."""
+        worker = self._workers.get(worker_id or "")
+        if worker is not None and worker.current_operation_id == operation_id:
+            worker.current_operation_id = None
+            if worker.status == WorkerStatus.BUSY:
+                worker.status = WorkerStatus.AVAILABLE
+
+    def record_health(self, worker_id: str, body: dict[str, Any] | None,
+                      polled_at: float | None = None) -> None:
+        """Apply one poll result: a body means the worker answered healthy.
+
+        A poll sent before the last dispatch may say "idle" about a worker that has just been
+        given a job: its busy/idle part is stale and ignored.
+        """
         worker = self._workers.get(worker_id)
         if worker is None:
             return
@@ -105,6 +127,8 @@ class WorkerRegistry:
         if body is not None and body.get("healthy", False):
             worker.health_check_failures = 0
             worker.last_healthy_at = now
+            if polled_at is not None and polled_at < worker.last_dispatched_at:
+                return
             busy = body.get("worker_status") == "busy"
             worker.current_operation_id = body.get("current_operation") if busy else None
             worker.status = WorkerStatus.BUSY if busy else WorkerStatus.AVAILABLE
@@ -126,11 +150,12 @@ async def poll_workers_forever(registry: WorkerRegistry, *, interval_s: float,
             started = time.monotonic()
             for worker in registry.list():
                 body: dict[str, Any] | None
+                polled_at = time.monotonic()
                 try:
                     response = await client.get(f"{worker.endpoint_url}/health")
                     body = response.json() if response.status_code == 200 else None
                 except (httpx.HTTPError, ValueError):
                     body = None
-                registry.record_health(worker.worker_id, body)
+                registry.record_health(worker.worker_id, body, polled_at)
             # The poll cadence is the contract's, not a fixed delay standing in for a condition.
             await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))  # poll

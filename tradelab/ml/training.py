@@ -32,16 +32,23 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(((model(x) > 0).float() == y).float().mean())
 
 
-def train(bars: list[Bar], strategy: dict[str, Any], model_path: Path, *,
+def train(series: list[list[Bar]], strategy: dict[str, Any], model_path: Path, *,
           on_epoch: Callable[[int, int, float], None], cancel: threading.Event) -> TrainingOutcome:
-    """Fit the strategy's MLP on 80% of the bars, test on the last 20%, save the model."""
+    """Fit the strategy's MLP on the first 80% of each series, test on the last 20%, save."""
     torch.manual_seed(7)
-    x, index = feature_matrix(bars[:-1], strategy)
-    if len(index) < 50:
-        raise ValueError(f"only {len(index)} usable bars in the date range; need at least 50")
-    y = next_bar_up(bars, index)
-    split = int(len(index) * 0.8)
-    x_train, y_train, x_test, y_test = x[:split], y[:split], x[split:], y[split:]
+    parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    usable = 0
+    for bars in series:
+        x, index = feature_matrix(bars[:-1], strategy)
+        if not index:
+            continue
+        usable += len(index)
+        y = next_bar_up(bars, index)
+        split = int(len(index) * 0.8)
+        parts.append((x[:split], y[:split], x[split:], y[split:]))
+    if usable < 50:
+        raise ValueError(f"only {usable} usable bars in the date range; need at least 50")
+    x_train, y_train, x_test, y_test = (torch.cat([p[k] for p in parts]) for k in range(4))
     model = build_model(strategy)
     settings = strategy["training"]
     optimiser = torch.optim.Adam(model.parameters(), lr=float(settings["learning_rate"]))

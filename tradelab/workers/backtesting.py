@@ -2,14 +2,80 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from tradelab.marketdata import data_file, read_series
 from tradelab.ml import torch_facts
+from tradelab.ml.backtest import backtest
+from tradelab.ml.training import Cancelled
 from tradelab.settings import WorkerSettings
 from tradelab.workers.base import create_worker_app, new_worker_state
+from tradelab.workers.jobs import JobSlot, Progress, add_operation_routes
+
+
+class BacktestJob(BaseModel):
+    task_id: str = Field(min_length=1)
+    symbol: str
+    timeframe: str
+    strategy_name: str
+    start_date: datetime
+    end_date: datetime
+    initial_capital: float = 100_000.0
+    commission: float = 0.001
+    slippage: float = 0.0005
+    model_path: str
+
+
+def backtest_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
+    def run(payload: dict[str, Any], on_progress: Callable[[Progress], None],
+            cancel: threading.Event) -> dict[str, Any]:
+        job = BacktestJob(**payload)
+        model_path = Path(job.model_path)
+        if not model_path.is_file():
+            raise FileNotFoundError(f"Model not found: {model_path} (train {job.strategy_name} "
+                                    "first, or name an existing model_path)")
+        on_progress(Progress(0.0, "loading market data"))
+        path = data_file(settings.data_dir, job.symbol, job.timeframe)
+        if not path.is_file():
+            raise FileNotFoundError(f"No market data for {job.symbol} {job.timeframe}: {path}")
+        bars = read_series(path, job.start_date, job.end_date)
+        if len(bars) < 2:
+            raise ValueError(f"only {len(bars)} bars of {job.symbol} {job.timeframe} between "
+                             f"{job.start_date.date()} and {job.end_date.date()}")
+
+        def on_bars(percentage: float) -> None:
+            if cancel.is_set():
+                raise Cancelled(f"cancelled at {percentage:.0f}% of the bars")
+            on_progress(Progress(percentage * 0.99, f"simulating {job.symbol} {job.timeframe}",
+                                 int(percentage), 100))
+
+        metrics = backtest(bars, model_path, initial_capital=job.initial_capital,
+                           commission=job.commission, slippage=job.slippage, on_progress=on_bars)
+        return {"metrics": metrics, "symbol": job.symbol, "timeframe": job.timeframe,
+                "strategy_name": job.strategy_name, "model_path": str(model_path),
+                "bars": len(bars)}
+
+    return run
 
 
 def create_app(settings: WorkerSettings) -> FastAPI:
     """The backtesting worker's app."""
     state = new_worker_state("backtesting", settings, torch_facts())
-    return create_worker_app(state, settings)
+    app = create_worker_app(state, settings)
+    slot = JobSlot(state, settings)
+    job = backtest_job(settings)
+    add_operation_routes(app, slot)
+
+    @app.post("/backtests/start")
+    async def start_backtest(body: BacktestJob) -> dict[str, Any]:
+        run = slot.start(body.task_id, job, body.model_dump(mode="json"))
+        return {"success": True, "operation_id": run.operation_id, "status": "started"}
+
+    return app

@@ -2,14 +2,80 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import shutil
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+import yaml
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from tradelab.marketdata import data_file, read_series
 from tradelab.ml import torch_facts
+from tradelab.ml.training import train
 from tradelab.settings import WorkerSettings
 from tradelab.workers.base import create_worker_app, new_worker_state
+from tradelab.workers.jobs import JobSlot, Progress, add_operation_routes
+
+
+class TrainingJob(BaseModel):
+    task_id: str = Field(min_length=1)
+    strategy_name: str = Field(default="", description="stem of the strategy file")
+    strategy_yaml: str
+    symbols: list[str] = Field(min_length=1)
+    timeframes: list[str] = Field(min_length=1)
+    start_date: datetime
+    end_date: datetime
+
+
+def training_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
+    def run(payload: dict[str, Any], on_progress: Callable[[Progress], None],
+            cancel: threading.Event) -> dict[str, Any]:
+        job = TrainingJob(**payload)
+        strategy = yaml.safe_load(job.strategy_yaml)
+        name = job.strategy_name or strategy["name"]
+        on_progress(Progress(0.0, "loading market data"))
+        series = []
+        for symbol in job.symbols:
+            for timeframe in job.timeframes:
+                path = data_file(settings.data_dir, symbol, timeframe)
+                if not path.is_file():
+                    raise FileNotFoundError(f"No market data for {symbol} {timeframe}: {path}")
+                series.append(read_series(path, job.start_date, job.end_date))
+        model_dir = settings.models_dir / name
+        model_path = model_dir / f"{job.task_id}.pt"
+
+        def on_epoch(epoch: int, epochs: int, loss: float) -> None:
+            on_progress(Progress(100.0 * epoch / epochs * 0.99, f"epoch {epoch}/{epochs} "
+                                 f"(loss {loss:.4f})", epoch, epochs))
+
+        outcome = train(series, strategy, model_path, on_epoch=on_epoch, cancel=cancel)
+        # `latest.pt` is what a backtest uses when it names no model (copied, then renamed, so a
+        # reader never sees half a file).
+        latest = model_dir / "latest.pt"
+        shutil.copyfile(model_path, latest.with_suffix(".copying"))
+        latest.with_suffix(".copying").replace(latest)
+        return {"model_path": str(model_path), "latest_model_path": str(latest),
+                "strategy_name": name, "symbols": job.symbols, "timeframes": job.timeframes,
+                "training_metrics": outcome.training_metrics,
+                "test_metrics": outcome.test_metrics}
+
+    return run
 
 
 def create_app(settings: WorkerSettings) -> FastAPI:
     """The training worker's app."""
     state = new_worker_state("training", settings, torch_facts())
-    return create_worker_app(state, settings)
+    app = create_worker_app(state, settings)
+    slot = JobSlot(state, settings)
+    job = training_job(settings)
+    add_operation_routes(app, slot)
+
+    @app.post("/training/start")
+    async def start_training(body: TrainingJob) -> dict[str, Any]:
+        run = slot.start(body.task_id, job, body.model_dump(mode="json"))
+        return {"success": True, "operation_id": run.operation_id, "status": "started"}
+
+    return app

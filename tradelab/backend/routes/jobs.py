@@ -1,0 +1,183 @@
+"""Starting training and backtest jobs: validate, persist, dispatch to a worker of the type.
+
+Every check that can refuse a request runs before anything is written, so a refused request
+leaves the operations table as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from tradelab.backend import operations
+from tradelab.backend.dispatch import DispatchFailed, NoWorkerAvailable, choose_worker, send_job
+from tradelab.backend.registry import Worker, WorkerType
+from tradelab.marketdata import data_file
+from tradelab.settings import BackendSettings
+from tradelab.strategy_files import (
+    StrategyNotFound,
+    default_symbols,
+    default_timeframes,
+    load_strategy,
+    strategy_path,
+)
+
+router = APIRouter(tags=["jobs"])
+
+# When a training request names no range: half a year of hourly bars trains in seconds.
+DEFAULT_TRAINING_RANGE = ("2024-01-01", "2024-07-01")
+
+
+def _parse_when(value: Any) -> Any:
+    """ISO dates or datetimes; a naive value is UTC. Anything else is the validator's error."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 date such as 2024-01-31")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO-8601 date such as 2024-01-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+When = Annotated[datetime, BeforeValidator(_parse_when)]
+
+
+class _DateRange(BaseModel):
+    @model_validator(mode="after")
+    def _ordered(self) -> _DateRange:
+        start, end = getattr(self, "start_date", None), getattr(self, "end_date", None)
+        if start is not None and end is not None and start >= end:
+            raise ValueError(f"start_date {start.date()} must be before end_date {end.date()}")
+        return self
+
+
+class TrainingRequest(_DateRange):
+    strategy_name: str = Field(min_length=1)
+    symbols: list[str] | None = Field(default=None, min_length=1)
+    timeframes: list[str] | None = Field(default=None, min_length=1)
+    start_date: When | None = None
+    end_date: When | None = None
+
+
+class BacktestRequest(_DateRange):
+    strategy_name: str = Field(min_length=1)
+    start_date: When
+    end_date: When
+    symbol: str | None = Field(default=None, min_length=1)
+    timeframe: str | None = Field(default=None, min_length=1)
+    initial_capital: float = Field(default=100_000.0, gt=0)
+    commission: float = Field(default=0.001, ge=0, lt=1)
+    slippage: float = Field(default=0.0005, ge=0, lt=1)
+    model_path: str | None = None
+
+
+def _strategy(settings: BackendSettings, name: str) -> tuple[Path, dict[str, Any]]:
+    try:
+        return strategy_path(settings.strategies_dir, name), load_strategy(
+            settings.strategies_dir, name)
+    except StrategyNotFound as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+def _require_data(settings: BackendSettings, symbols: list[str], timeframes: list[str]) -> None:
+    missing = [f"{s} {tf}" for s in symbols for tf in timeframes
+               if not data_file(settings.data_dir, s, tf).is_file()]
+    if missing:
+        available = sorted(p.stem.replace("_", " ") for p in settings.data_dir.glob("*.csv"))
+        raise HTTPException(status_code=400, detail=(
+            f"No market data for {', '.join(missing)}. Available: "
+            f"{', '.join(available) or 'none (is the data volume seeded?)'}"))
+
+
+async def _dispatch(request: Request, worker_type: WorkerType, operation_id: str,
+                    metadata: dict[str, Any], path: str, payload: dict[str, Any]) -> Worker:
+    """Reserve a worker, record the operation, hand the job over; undo all on failure."""
+    app = request.app
+    async with app.state.dispatch_lock:
+        try:
+            worker = choose_worker(app.state.registry, worker_type)
+        except NoWorkerAvailable as exc:
+            raise HTTPException(status_code=503, detail=exc.detail) from None
+        app.state.registry.assign(worker.worker_id, operation_id)
+    metadata = {**metadata, "worker_type": worker_type.value, "worker_id": worker.worker_id}
+    try:
+        await run_in_threadpool(operations.create_operation, app.state.engine, operation_id,
+                                worker_type.value, worker.worker_id, metadata)
+    except SQLAlchemyError as exc:
+        app.state.registry.release(worker.worker_id, operation_id)
+        raise HTTPException(status_code=503, detail=(
+            "Database unavailable or not migrated (run `alembic upgrade head`): "
+            f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")) from None
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            await send_job(client, worker, path, {"task_id": operation_id, **payload})
+    except DispatchFailed as exc:
+        app.state.registry.release(worker.worker_id, operation_id)
+        await run_in_threadpool(operations.update_operation, app.state.engine, operation_id,
+                                status=operations.OperationStatus.FAILED, error_message=str(exc))
+        raise HTTPException(status_code=502, detail=str(exc)) from None
+    await run_in_threadpool(operations.update_operation, app.state.engine, operation_id,
+                            status=operations.OperationStatus.RUNNING)
+    return worker
+
+
+@router.post("/trainings/start")
+async def start_training(body: TrainingRequest, request: Request) -> dict[str, Any]:
+    """Train a strategy's model on a training worker."""
+    settings: BackendSettings = request.app.state.settings
+    path, strategy = _strategy(settings, body.strategy_name)
+    symbols = body.symbols or default_symbols(strategy)
+    timeframes = body.timeframes or default_timeframes(strategy)
+    _require_data(settings, symbols, timeframes)
+    start = body.start_date or _parse_when(DEFAULT_TRAINING_RANGE[0])
+    end = body.end_date or _parse_when(DEFAULT_TRAINING_RANGE[1])
+    if start >= end:
+        raise HTTPException(status_code=422, detail=f"start_date {start.date()} must be before "
+                                                    f"end_date {end.date()}")
+    operation_id = operations.new_operation_id("training")
+    metadata = {"strategy_name": body.strategy_name, "symbols": symbols,
+                "timeframes": timeframes, "symbol": symbols[0],
+                "start_date": start.isoformat(), "end_date": end.isoformat()}
+    worker = await _dispatch(request, WorkerType.TRAINING, operation_id, metadata,
+                             "/training/start", {
+                                 "strategy_name": body.strategy_name,
+                                 "strategy_yaml": path.read_text(), "symbols": symbols,
+                                 "timeframes": timeframes, "start_date": start.isoformat(),
+                                 "end_date": end.isoformat()})
+    return {"success": True, "task_id": operation_id, "status": "training_started",
+            "message": f"Training of {body.strategy_name} started on {worker.worker_id}",
+            "symbols": symbols, "timeframes": timeframes, "strategy_name": body.strategy_name,
+            "estimated_duration_minutes": 1}
+
+
+@router.post("/backtests/start")
+async def start_backtest(body: BacktestRequest, request: Request) -> dict[str, Any]:
+    """Replay a trained model over a date range on a backtesting worker."""
+    settings: BackendSettings = request.app.state.settings
+    _, strategy = _strategy(settings, body.strategy_name)
+    symbol = body.symbol or default_symbols(strategy)[0]
+    timeframe = body.timeframe or default_timeframes(strategy)[0]
+    _require_data(settings, [symbol], [timeframe])
+    # The worker, not the backend, finds out whether the model exists (as the real platform).
+    model_path = body.model_path or str(settings.models_dir / body.strategy_name / "latest.pt")
+    operation_id = operations.new_operation_id("backtesting")
+    metadata = {"strategy_name": body.strategy_name, "symbol": symbol, "timeframe": timeframe,
+                "start_date": body.start_date.isoformat(), "end_date": body.end_date.isoformat(),
+                "initial_capital": body.initial_capital, "model_path": model_path}
+    await _dispatch(request, WorkerType.BACKTESTING, operation_id, metadata, "/backtests/start", {
+        "symbol": symbol, "timeframe": timeframe, "strategy_name": body.strategy_name,
+        "start_date": body.start_date.isoformat(), "end_date": body.end_date.isoformat(),
+        "initial_capital": body.initial_capital, "commission": body.commission,
+        "slippage": body.slippage, "model_path": model_path})
+    return {"success": True, "operation_id": operation_id, "status": "started",
+            "message": f"Backtest of {body.strategy_name} on {symbol} {timeframe} started",
+            "symbol": symbol, "timeframe": timeframe, "mode": "remote"}

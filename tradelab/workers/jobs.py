@@ -1,0 +1,152 @@
+"""A worker's single job slot: run one operation in a thread, report it, let it be cancelled.
+
+Progress and the outcome go to the backend (`POST /api/v1/operations/{id}/report`), which
+persists them; the worker also answers for its current operation itself, as the contract says.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, HTTPException
+
+from tradelab.ml.training import Cancelled
+from tradelab.settings import WorkerSettings
+from tradelab.workers.base import WorkerState
+
+log = logging.getLogger("tradelab.jobs")
+
+
+@dataclass
+class Progress:
+    """What the job tells its slot as it goes."""
+
+    percentage: float
+    current_step: str
+    steps_completed: int = 0
+    steps_total: int = 0
+
+
+@dataclass
+class JobRun:
+    operation_id: str
+    status: str = "running"
+    progress: Progress = field(default_factory=lambda: Progress(0.0, "starting"))
+    result_summary: dict[str, Any] | None = None
+    error_message: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def body(self) -> dict[str, Any]:
+        return {"operation_id": self.operation_id, "status": self.status,
+                "progress": {"percentage": self.progress.percentage,
+                             "current_step": self.progress.current_step,
+                             "steps_completed": self.progress.steps_completed,
+                             "steps_total": self.progress.steps_total},
+                "result_summary": self.result_summary, "error_message": self.error_message}
+
+
+# A job: (its payload, a progress callback, the cancel flag) -> result_summary.
+Job = Callable[[dict[str, Any], Callable[[Progress], None], threading.Event], dict[str, Any]]
+
+
+class JobSlot:
+    """One operation at a time, as on the real platform's workers."""
+
+    def __init__(self, state: WorkerState, settings: WorkerSettings):
+        self._state = state
+        self._settings = settings
+        self._lock = threading.Lock()
+        self.runs: dict[str, JobRun] = {}
+        self._http = httpx.Client(timeout=5.0)
+
+    def start(self, operation_id: str, job: Job, payload: dict[str, Any]) -> JobRun:
+        with self._lock:
+            if self._state.current_operation is not None:
+                raise HTTPException(status_code=503, detail={
+                    "error": "Worker busy", "current_operation": self._state.current_operation})
+            run = JobRun(operation_id)
+            self.runs[operation_id] = run
+            self._state.current_operation = operation_id
+        threading.Thread(target=self._execute, args=(run, job, payload), daemon=True,
+                         name=f"job-{operation_id}").start()
+        return run
+
+    def cancel(self, operation_id: str) -> JobRun:
+        run = self.runs.get(operation_id)
+        if run is None:
+            raise HTTPException(status_code=404, detail=f"Operation not found: {operation_id}")
+        run.cancel.set()
+        return run
+
+    def _execute(self, run: JobRun, job: Job, payload: dict[str, Any]) -> None:
+        last_report = 0.0
+
+        def on_progress(progress: Progress) -> None:
+            nonlocal last_report
+            run.progress = progress
+            # At most a few reports a second: progress is for people, not a firehose.
+            if time.monotonic() - last_report >= 0.25:
+                last_report = time.monotonic()
+                self._report(run)
+
+        self._report(run)
+        try:
+            run.result_summary = job(payload, on_progress, run.cancel)
+            run.status = "completed"
+            run.progress = Progress(100.0, "completed", run.progress.steps_total,
+                                    run.progress.steps_total)
+        except Cancelled as exc:
+            run.status, run.error_message = "cancelled", str(exc)
+            run.progress = Progress(run.progress.percentage, "cancelled",
+                                    run.progress.steps_completed, run.progress.steps_total)
+        except Exception as exc:  # the job's failure is the operation's, reported in words
+            log.exception("operation %s failed", run.operation_id)
+            run.status, run.error_message = "failed", f"{type(exc).__name__}: {exc}"
+            run.progress = Progress(run.progress.percentage, "failed",
+                                    run.progress.steps_completed, run.progress.steps_total)
+        # Free the slot before the final report: once the backend hears "done" it may send the
+        # next job, and this worker must already accept it.
+        with self._lock:
+            self._state.current_operation = None
+        self._report(run, final=True)
+
+    def _report(self, run: JobRun, final: bool = False) -> None:
+        body = {"worker_id": self._state.worker_id, "status": run.status,
+                "percentage": run.progress.percentage, "current_step": run.progress.current_step,
+                "steps_completed": run.progress.steps_completed,
+                "steps_total": run.progress.steps_total,
+                "result_summary": run.result_summary, "error_message": run.error_message}
+        url = f"{self._settings.api_url}/api/v1/operations/{run.operation_id}/report"
+        # The final report must arrive (it frees this worker on the backend): retry it briefly.
+        attempts = 10 if final else 1
+        for attempt in range(attempts):
+            try:
+                response = self._http.post(url, json=body)
+                if response.status_code < 500:
+                    return
+            except httpx.HTTPError as exc:
+                log.warning("report of %s failed: %s", run.operation_id, exc)
+            if attempt + 1 < attempts:
+                time.sleep(0.5)  # poll: retry cadence for the final report
+
+
+def add_operation_routes(app: FastAPI, slot: JobSlot) -> None:
+    """The contract's worker-side operation routes."""
+
+    @app.get("/api/v1/operations/{operation_id}")
+    async def read_operation(operation_id: str) -> dict[str, Any]:
+        run = slot.runs.get(operation_id)
+        if run is None:
+            raise HTTPException(status_code=404, detail=f"Operation not found: {operation_id}")
+        return {"success": True, "data": run.body()}
+
+    @app.delete("/api/v1/operations/{operation_id}/cancel")
+    async def cancel_operation(operation_id: str) -> dict[str, Any]:
+        run = slot.cancel(operation_id)
+        return {"success": True, "operation_id": operation_id, "status": run.status}
