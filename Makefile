@@ -9,11 +9,15 @@ PY := $(VENV)/bin/python
 BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
-.PHONY: canary test setup host-packages venv base wheelhouse images unit lint hadolint \
+.PHONY: canary canary-gpu test setup host-packages venv base wheelhouse images unit lint hadolint \
         benchmark steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
+
+# On a GPU host: the monolith baseline must still see its GPU (not part of the default run).
+canary-gpu: setup
+	$(PY) -m canaryspec run --tags=@gpu features-gpu $(BEHAVE_ARGS)
 
 test: setup lint unit
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)

@@ -13,6 +13,7 @@ from behave.fixture import fixture, use_fixture_by_tag
 from behave.tag_matcher import ActiveTagMatcher
 
 from canaryspec.errors import CanaryspecError, record_setup_error
+from canaryspec.jobs import settle
 from canaryspec.reporting import attach_text
 from canaryspec.run import Run
 from canaryspec.settings import load_settings
@@ -74,6 +75,7 @@ def before_tag(context, tag):
 
 
 def before_scenario(context, scenario):
+    context.jobs = []
     if context.active_tags.should_exclude_with(scenario.effective_tags):
         scenario.skip(reason=context.active_tags.exclude_reason)
 
@@ -84,7 +86,18 @@ def after_step(context, step):
 
 
 def after_scenario(context, scenario):
+    _settle_jobs(context)
     _attach_http_exchanges(context)
+
+
+def _settle_jobs(context):
+    """Leave the shared canary idle for the next scenario, whatever this one did."""
+    handle = getattr(context, "canary", None)
+    if handle is None or not context.jobs:
+        return
+    cancelled = settle(handle.api, handle.canary, context.jobs)
+    if cancelled:
+        attach_text("clean-up", f"cancelled what the scenario left running: {cancelled}")
 
 
 # ============================================================================================

@@ -99,3 +99,46 @@ class PlatformClient:
 
     def register_worker(self, registration: dict[str, Any]) -> Reply:
         return self.request("POST", f"{API}/workers/register", json_body=registration)
+
+    def send_raw(self, method: str, path: str, content: str) -> Reply:
+        """Send a body as-is (malformed JSON included), labelled as JSON."""
+        url = f"{self.base_url}{path}"
+        started = time.perf_counter()
+        response = self._http.request(method, path, content=content,
+                                      headers={"Content-Type": "application/json"})
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        self.exchanges.append(Exchange(method, url, content, response.status_code, body,
+                                       (time.perf_counter() - started) * 1000))
+        return Reply(response.status_code, body)
+
+    def start_training(self, request: dict[str, Any]) -> Reply:
+        return self.request("POST", f"{API}/trainings/start", json_body=request)
+
+    def start_backtest(self, request: dict[str, Any]) -> Reply:
+        return self.request("POST", f"{API}/backtests/start", json_body=request)
+
+    def operation(self, operation_id: str) -> Reply:
+        return self.request("GET", f"{API}/operations/{operation_id}")
+
+    def operations(self, **filters: Any) -> Reply:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self.request("GET", f"{API}/operations", params=params or None)
+
+    def operation_results(self, operation_id: str) -> Reply:
+        return self.request("GET", f"{API}/operations/{operation_id}/results")
+
+    def cancel_operation(self, operation_id: str) -> Reply:
+        return self.request("DELETE", f"{API}/operations/{operation_id}")
+
+    def strategies(self) -> Reply:
+        return self.request("GET", f"{API}/strategies")
+
+
+def operation_id_of(reply: Reply) -> str | None:
+    """Training answers `task_id`, backtests `operation_id` (the contract differs by route)."""
+    if not isinstance(reply.body, dict):
+        return None
+    return reply.body.get("operation_id") or reply.body.get("task_id")

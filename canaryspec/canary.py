@@ -219,3 +219,8 @@ def remove_leftovers(client: DockerClient, labels: dict[str, str]) -> list[str]:
 def remove_run_containers(client: DockerClient, run_id: str) -> list[str]:
     """Throwaway image-probe containers of this run (normally already removed)."""
     return remove_leftovers(client, {RUN_LABEL: run_id})
+
+
+def file_exists(canary: Canary, service: str, path: str) -> bool:
+    """Whether `path` is a non-empty file inside the service's container."""
+    return canary.exec(service, ["test", "-s", path]).exit_code == 0

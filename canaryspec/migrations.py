@@ -92,3 +92,8 @@ def reset_database(canary: Canary) -> None:
     db = env.get("POSTGRES_DB", env.get("POSTGRES_USER", "postgres"))
     _psql(canary, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', database="postgres")
     _psql(canary, f'CREATE DATABASE "{db}"', database="postgres")
+
+
+def operation_count(canary: Canary) -> int:
+    """Rows in the operations table, read from the database itself (not through the API)."""
+    return int(_psql(canary, "SELECT count(*) FROM operations"))

@@ -24,6 +24,9 @@ def wait_for_service_healthy(canary: Canary, service: str, *, timeout: float) ->
 
     def check() -> Observation[dict[str, str]]:
         state = canary.state(service)
+        if state["status"] == "exited" and state["exit_code"] == "0" and state["health"] == "none":
+            # A one-shot service (seeding data) is ready when it has finished its work.
+            return Observation(True, state, "completed")
         if state["status"] in {"exited", "dead"}:
             raise ServiceExited(f"{service} exited (code {state['exit_code']}) before becoming "
                                 f"healthy. Last log lines:\n{canary.logs(service, 30)}")

@@ -22,6 +22,7 @@ from canaryspec.images import (
     connect_engine,
     image_facts,
 )
+from canaryspec.jobs import StartedJob
 from canaryspec.migrations import upgrade_to_head
 from canaryspec.readiness import (
     wait_for_available_worker,
@@ -50,7 +51,12 @@ class Run:
     clock: PhaseClock = field(default_factory=PhaseClock)
     images: dict[str, ImageFacts] = field(default_factory=dict)
     compose: list[str] | None = None
+    # Model paths trained in this run, by strategy: a backtest reuses one instead of training.
+    trained_models: dict[str, str] = field(default_factory=dict)
+    # (job, seconds from request to observed completion) for the report.
+    job_timings: list[tuple[str, float]] = field(default_factory=list)
     _shared: CanaryHandle | None = None
+    _shared_failure: str | None = None
     _owned: list[Canary] = field(default_factory=list)
 
     @classmethod
@@ -103,17 +109,29 @@ class Run:
 
     def shared_canary(self) -> CanaryHandle:
         """The run's canary: every service up, schema migrated (as the seed), workers ready."""
+        if self._shared_failure is not None:
+            # Once is enough: every later scenario would wait out the same deadlines again.
+            raise AssertionError(f"the canary failed to start earlier in this run: "
+                                 f"{self._shared_failure}")
         if self._shared is None:
             canary = self.new_canary("shared")
-            with self.clock.phase("canary up"):
-                handle = self.bring_up(canary)
-            with self.clock.phase("canary ready (migrations, workers registered)"):
-                upgrade_to_head(canary)
-                for worker_type in WORKER_SERVICES:
-                    wait_for_available_worker(handle.api, canary, worker_type,
-                                              timeout=self.settings.ready_timeout_s)
+            try:
+                with self.clock.phase("canary up"):
+                    handle = self.bring_up(canary)
+                with self.clock.phase("canary ready (migrations, workers registered)"):
+                    upgrade_to_head(canary)
+                    for worker_type in WORKER_SERVICES:
+                        wait_for_available_worker(handle.api, canary, worker_type,
+                                                  timeout=self.settings.ready_timeout_s)
+            except AssertionError as exc:
+                self._shared_failure = str(exc).splitlines()[0]
+                raise
             self._shared = handle
         return self._shared
+
+    def record_job(self, started: StartedJob) -> None:
+        if started.seconds is not None and (started.final or {}).get("status") == "completed":
+            self.job_timings.append((started.job, started.seconds))
 
     def release(self, canary: Canary) -> None:
         if self.settings.keep:

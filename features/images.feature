@@ -47,8 +47,3 @@ Feature: Split images
   Scenario: Splitting the monolith makes every image smaller
     Then the "backend" image is smaller than the "CPU worker" image
     And the "CPU worker" image is smaller than the "monolith" image
-
-  @gpu
-  Scenario: The monolith built for GPUs sees one
-    Given the "monolith" image
-    Then CUDA is available in it

@@ -1,0 +1,32 @@
+@training
+Feature: Model training
+  As a strategy researcher
+  I want a training started through the backend to run on a CPU worker
+  So that the split deployment can train the models our strategies trade with
+
+  Background:
+    Given the canary is running
+
+  Scenario: A training run completes and leaves a model
+    When a training of "v3_minimal" is started
+    Then the training is accepted with an operation id
+    And the training completes within 60 seconds
+    And its results include training and test metrics
+    And the trained model is in the models volume
+
+  @slow
+  Scenario: A training run shows its progress
+    When a long training of "v3_multi_symbol" is started
+    Then its progress rises while it runs
+
+  Scenario: A running training can be cancelled
+    Given a long training of "v3_multi_symbol" is running
+    When the training is cancelled
+    Then the operation is recorded as "cancelled"
+    And the "training" worker becomes available again within 15 seconds
+
+  Scenario: A training of an unknown strategy is rejected
+    When a training of "neuro_mean_reversion" is started
+    Then the request is refused because the strategy is unknown
+    And the refusal lists the valid strategies
+    And no operation is recorded
