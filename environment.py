@@ -12,10 +12,12 @@ from __future__ import annotations
 from behave.fixture import fixture, use_fixture_by_tag
 from behave.tag_matcher import ActiveTagMatcher
 
+from canaryspec.canary import check_ports_free
 from canaryspec.errors import CanaryspecError, record_setup_error
 from canaryspec.jobs import settle
 from canaryspec.reporting import attach_text
 from canaryspec.run import Run
+from canaryspec.run_record import record_scenario
 from canaryspec.settings import load_settings
 
 
@@ -45,6 +47,7 @@ def before_all(context):
     try:
         context.settings = load_settings(context.config.userdata)
         context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
+        check_ports_free(context.settings)
         context.run = Run.start(context.settings)
         context.exchange_marks = {}
         context.add_cleanup(_close_run, context)
@@ -88,6 +91,17 @@ def after_step(context, step):
 def after_scenario(context, scenario):
     _settle_jobs(context)
     _attach_http_exchanges(context)
+    context.run.record.scenarios.append(record_scenario(scenario))
+
+
+def after_all(context):
+    failed = [s for s in context.run.record.scenarios if s.status == "failed"] \
+        if getattr(context, "run", None) else []
+    if failed:
+        # The reasons first, one paragraph each; behave's own listing and tracebacks follow.
+        context.run.clock.say(f"{len(failed)} scenario(s) failed:")
+        for record in failed:
+            context.run.clock.say(f"  {record.feature}: {record.name}\n      {record.reason}")
 
 
 def _settle_jobs(context):
@@ -136,3 +150,4 @@ def _close_run(context):
     run.close()
     context.run = None
     run.clock.write(run.settings.reports_dir / "phases.json")
+    run.write_record()

@@ -12,31 +12,60 @@ import sys
 import time
 
 from canaryspec.errors import CanaryspecError
+from canaryspec.settings import PROJECT_ROOT, Settings
+
+# Where allure-behave writes (pyproject's [tool.behave] outfiles).
+ALLURE_RESULTS = PROJECT_ROOT / "reports" / "allure-results"
 
 
 def _behave(args: list[str]) -> int:
+    """The suite, then the reports rendered from what it recorded."""
     from behave.__main__ import main as behave_main
 
+    from canaryspec import allure_results, summary
     from canaryspec.errors import take_setup_error
+    from canaryspec.run_record import RUN_RECORD, RunRecord
 
+    try:
+        settings = _settings(args)
+    except CanaryspecError as error:
+        print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
+        return error.exit_code
+    reports = settings.reports_dir
     take_setup_error()  # a previous run's, if it was interrupted
+    for stale in (reports / RUN_RECORD, reports / "summary.md"):
+        stale.unlink(missing_ok=True)
+    allure_results.prepare(ALLURE_RESULTS, reports)
     code = int(behave_main(args) or 0)
     setup_error = take_setup_error()
+    record = RunRecord.read(reports) or RunRecord(run_id="-", profile=settings.profile.name)
+    if setup_error is not None:
+        record.setup_error = setup_error
+    allure_results.finish(ALLURE_RESULTS, reports, record)
+    written = summary.write(record, reports)
     if setup_error is not None:
         print(f"canaryspec: set-up problem ({setup_error['kind']}): {setup_error['message']}",
               file=sys.stderr)
         return int(setup_error["exit_code"])
+    print(f"canaryspec: verdict in {written}; Allure results in {ALLURE_RESULTS}; JUnit XML "
+          f"in {reports / 'junit'}", flush=True)
     return code
 
 
-def _build(args: list[str]) -> int:
+def _settings(args: list[str]) -> Settings:
+    """The run's settings from the same userdata behave will see, checked before it starts."""
     from behave.configuration import Configuration
 
-    from canaryspec.run import Run
     from canaryspec.settings import load_settings
 
+    return load_settings(Configuration(command_args=args).userdata)
+
+
+def _build(args: list[str]) -> int:
+    from canaryspec.run import Run
+
     try:
-        settings = load_settings(Configuration(command_args=args).userdata)
+        settings = _settings(args)
         run = Run.start(settings)
         with run.clock.phase("images (build or find)"):
             images = run.prepare_images()
@@ -49,8 +78,6 @@ def _build(args: list[str]) -> int:
 
 
 def _benchmark(args: list[str]) -> int:
-    from canaryspec.settings import PROJECT_ROOT
-
     started = time.monotonic()
     code = _behave(args)
     total = time.monotonic() - started

@@ -12,6 +12,7 @@ import atexit
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -23,7 +24,7 @@ import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
 
-from canaryspec.errors import ComposeUnavailable
+from canaryspec.errors import ComposeUnavailable, PortInUse
 from canaryspec.images import RUN_LABEL, CommandResult
 from canaryspec.settings import Settings
 
@@ -224,3 +225,19 @@ def remove_run_containers(client: DockerClient, run_id: str) -> list[str]:
 def file_exists(canary: Canary, service: str, path: str) -> bool:
     """Whether `path` is a non-empty file inside the service's container."""
     return canary.exec(service, ["test", "-s", path]).exit_code == 0
+
+
+def check_ports_free(settings: Settings, host: str = "127.0.0.1") -> None:
+    """With canonical ports, each must be free before anything starts (PortInUse otherwise);
+    with engine-chosen ports (the default) there is nothing to check."""
+    if not settings.canonical_ports:
+        return
+    for variable, port in CANONICAL_PORTS.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                service = variable.removesuffix("_PORT").lower().replace("_", "-")
+                raise PortInUse(f"port {port} ({service}) is already in use on {host}; stop what "
+                                "holds it, or run without canonical_ports so the engine picks "
+                                "free ports") from None

@@ -7,6 +7,7 @@ suite works the same with or without Allure.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,19 +32,29 @@ class PhaseClock:
     """Wall time of each phase of a run (build, up, ready, each feature, down)."""
 
     phases: list[tuple[str, float]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def say(self, message: str) -> None:
+        """One console line, stamped with the time since the run started.
+
+        Written past behave's output capture: progress is for the person watching, now.
+        """
+        stream = sys.__stdout__ or sys.stdout
+        print(f"canaryspec [{time.monotonic() - self.started:6.1f}s] {message}", file=stream,
+              flush=True)
 
     @contextmanager
     def phase(self, name: str, announce: bool = True) -> Iterator[None]:
         started = time.monotonic()
         if announce:
-            print(f"canaryspec: {name} ...", flush=True)
+            self.say(f"{name} ...")
         try:
             yield
         finally:
             elapsed = time.monotonic() - started
             self.phases.append((name, elapsed))
             if announce:
-                print(f"canaryspec: {name} done in {elapsed:.1f} s", flush=True)
+                self.say(f"{name} done in {elapsed:.1f} s")
 
     def record(self, name: str, seconds: float) -> None:
         self.phases.append((name, seconds))

@@ -30,6 +30,7 @@ from canaryspec.readiness import (
     wait_for_service_healthy,
 )
 from canaryspec.reporting import PhaseClock
+from canaryspec.run_record import ImageRecord, RunRecord, describe_environment
 from canaryspec.settings import IMAGE_ROLES, Settings
 
 WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worker"}
@@ -53,11 +54,13 @@ class Run:
     compose: list[str] | None = None
     # Model paths trained in this run, by strategy: a backtest reuses one instead of training.
     trained_models: dict[str, str] = field(default_factory=dict)
-    # (job, seconds from request to observed completion) for the report.
-    job_timings: list[tuple[str, float]] = field(default_factory=list)
+    record: RunRecord = field(init=False)
     _shared: CanaryHandle | None = None
     _shared_failure: str | None = None
     _owned: list[Canary] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.record = RunRecord(run_id=self.run_id, profile=self.settings.profile.name)
 
     @classmethod
     def start(cls, settings: Settings) -> Run:
@@ -74,8 +77,7 @@ class Run:
                 seconds = build_image(self.docker, dockerfile, self.settings.image(role),
                                       base_image=self.settings.base_image, log_path=log)
                 self.clock.record(f"build {role}", seconds)
-                print(f"canaryspec:   {self.settings.image(role)} built in {seconds:.1f} s",
-                      flush=True)
+                self.clock.say(f"  {self.settings.image(role)} built in {seconds:.1f} s")
         missing = []
         for role in IMAGE_ROLES:
             try:
@@ -85,6 +87,9 @@ class Run:
         if missing:
             raise ImageUnavailable(f"image(s) {', '.join(missing)} not on this engine and "
                                    "build=false; build them first or set build=true")
+        for role, facts in self.images.items():
+            self.record.images[role] = ImageRecord(role, facts.tag, facts.short_id,
+                                                   round(facts.size_mb, 1), facts.user)
         return self.images
 
     # --- canaries --------------------------------------------------------------------------
@@ -131,12 +136,13 @@ class Run:
 
     def record_job(self, started: StartedJob) -> None:
         if started.seconds is not None and (started.final or {}).get("status") == "completed":
-            self.job_timings.append((started.job, started.seconds))
+            self.record.jobs.append({"job": started.job, "operation_id": started.operation_id,
+                                     "seconds": round(started.seconds, 2)})
 
     def release(self, canary: Canary) -> None:
         if self.settings.keep:
-            print(f"canaryspec: keep=true: canary {canary.project} left running "
-                  f"(backend {canary.url('backend', 8000)})", flush=True)
+            self.clock.say(f"keep=true: canary {canary.project} left running "
+                           f"(backend {canary.url('backend', 8000)})")
             return
         canary.down()
 
@@ -149,6 +155,16 @@ class Run:
             remove_run_containers(self.docker, self.run_id)
         if self._shared is not None:
             self._shared.api.close()
+
+    def write_record(self) -> None:
+        """Leave reports/run.json for the summary and the Allure extras."""
+        self.record.phases = [{"phase": n, "seconds": round(s, 2)} for n, s in self.clock.phases]
+        try:
+            engine = str(self.docker.version().get("Version", "unknown"))
+        except Exception:  # the engine may be the very thing that went away
+            engine = "unreachable"
+        self.record.environment = describe_environment(engine, self.compose)
+        self.record.write(self.settings.reports_dir)
 
 
 def worker_service(worker_type: str) -> str:

@@ -36,6 +36,8 @@ def step_cannot_import(context, module):
                 f"{context.image.facts.tag} contains {module}: `import {module}` succeeded")
     assert_that(result.output, matches_regexp(rf"ModuleNotFoundError: No module named '{module}'"),
                 f"{context.image.facts.tag}: import failed for another reason")
+    if module == "torch":
+        context.run.record.images[context.image.facts.role].torch = "none"
 
 
 @then('it can import "{module}"')
@@ -57,6 +59,7 @@ def step_web_app_imports_without_torch(context):
 def step_reports_torch_version(context):
     context.torch = context.image.torch_facts()
     attach_json("torch", context.torch)
+    context.run.record.images[context.image.facts.role].torch = str(context.torch["version"])
     assert_that(str(context.torch["version"]), matches_regexp(r"^\d+\.\d+"),
                 f"torch in {context.image.facts.tag} reports no version")
 

@@ -1,0 +1,216 @@
+"""`reports/summary.md`: the run's verdict, readable without any Allure tool.
+
+It regenerates the four tables of the handoff this project started from, with this run's
+figures, then results by area, image facts, job durations and phase timings. Markdown only, so
+it can be a CI job summary as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from canaryspec.run_record import AREAS, RunRecord, ScenarioRecord
+
+PASS, FAIL, NOT_RUN = "✅ PASS", "❌ FAIL", "⏭ NOT RUN"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Scenarios (feature file stem, scenario name or outline template) behind a seed row."""
+
+    feature_file: str
+    scenario: str
+
+    def matches(self, record: ScenarioRecord) -> bool:
+        if record.feature_file != self.feature_file:
+            return False
+        # An outline's <placeholders> stand for any example value.
+        pattern = ".+".join(re.escape(part) for part in re.split(r"<[^>]+>", self.scenario))
+        return re.fullmatch(pattern, record.name.split(" -- @", 1)[0]) is not None
+
+
+BACKEND_HEALTH = Evidence("workers", "The backend is healthy")
+REGISTERS = Evidence("workers", "A <worker type> worker registers on start-up")
+REACHES = Evidence("workers", "The backend reaches the <worker type> worker over the canary "
+                              "network")
+TRAINING = [Evidence("training", "A training run completes and leaves a model"),
+            Evidence("training", "A training run shows its progress"),
+            Evidence("training", "A running training can be cancelled"),
+            Evidence("training", "A training of an unknown strategy is rejected")]
+BACKTEST = [Evidence("backtest", "A backtest with a trained model reports sane metrics"),
+            Evidence("backtest", "A backtest without a trained model fails clearly"),
+            Evidence("backtest", "A finished backtest is listed with its type and status")]
+DISPATCH = Evidence("dispatch", "A <job> runs on a <worker type> worker")
+NO_TORCH = [Evidence("images", "The backend image does not contain torch"),
+            Evidence("images", "The backend web application loads without torch")]
+HAS_TORCH = Evidence("images", "The CPU worker image runs torch without CUDA")
+SMALLER = Evidence("images", "Splitting the monolith makes every image smaller")
+
+# Every Evidence the summary cites (a unit test checks each names a real scenario).
+ALL_EVIDENCE = [BACKEND_HEALTH, REGISTERS, REACHES, *TRAINING, *BACKTEST, DISPATCH, *NO_TORCH,
+                HAS_TORCH, SMALLER]
+
+
+def verdict(record: RunRecord, evidence: Iterable[Evidence]) -> tuple[str, list[ScenarioRecord]]:
+    """PASS when every scenario behind a row ran and passed; FAIL when one failed."""
+    evidence = list(evidence)
+    found = [s for s in record.scenarios if any(e.matches(s) for e in evidence)]
+    if any(s.status == "failed" for s in found):
+        return FAIL, found
+    ran = [s for s in found if s.status == "passed"]
+    if not ran or len(ran) < len(found):
+        return NOT_RUN, found
+    return PASS, found
+
+
+def _size(record: RunRecord, role: str) -> str:
+    image = record.images.get(role)
+    if image is None:
+        return "?"
+    return f"{image.size_mb / 1000:.2f} GB" if image.size_mb >= 1000 else f"{image.size_mb:.0f} MB"
+
+
+def _reduction(record: RunRecord, smaller: str, larger: str) -> float | None:
+    a, b = record.images.get(smaller), record.images.get(larger)
+    if a is None or b is None or not b.size_mb:
+        return None
+    return 100.0 * (1 - a.size_mb / b.size_mb)
+
+
+def _failed_note(found: list[ScenarioRecord]) -> str:
+    failed = [s for s in found if s.status == "failed"]
+    return f"{failed[0].name}: {failed[0].reason.splitlines()[0][:160]}" if failed else ""
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(cell(c) for c in row) + " |" for row in rows), ""]
+
+
+def job_durations(record: RunRecord, job: str) -> list[float]:
+    return [j["seconds"] for j in record.jobs if j["job"] == job]
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} s" if values else "not run"
+
+
+def seed_tables(record: RunRecord) -> list[str]:
+    """The handoff's four tables, regenerated from this run."""
+    backend_torch = record.images.get("backend").torch if "backend" in record.images else "?"
+    worker = record.images.get("worker-cpu")
+    cpu_cut = _reduction(record, "worker-cpu", "worker-gpu")
+    backend_cut = _reduction(record, "backend", "worker-gpu")
+    trainings, backtests = job_durations(record, "training"), job_durations(record, "backtest")
+
+    out = ["## The handoff's tables, from this run", "",
+           "### Baseline test results (handoff task 4.1)", ""]
+    rows = []
+    for label, evidence in [("Backend Health", [BACKEND_HEALTH]),
+                            ("Workers Registered", [REGISTERS]),
+                            ("Training Lifecycle", TRAINING), ("Backtest Lifecycle", BACKTEST)]:
+        rows.append([label, verdict(record, evidence)[0]])
+    out += _table(["Test", "Result"], rows)
+
+    out += ["### Image sizes", ""]
+    out += _table(["Image", "Size", "Torch"], [
+        [img.tag, _size(record, role), img.torch] for role, img in record.images.items()])
+
+    out += ["### E2E test results (handoff task 4.4)", ""]
+    health, health_found = verdict(record, [BACKEND_HEALTH])
+    registered, reg_found = verdict(record, [REGISTERS])
+    worker_names = sorted({s.name.split(" worker", 1)[0].removeprefix("A ")
+                           for s in reg_found if s.status == "passed"})
+    dispatch, dispatch_found = verdict(record, [DISPATCH])
+    backtest, backtest_found = verdict(record, BACKTEST)
+    out += _table(["Test", "Result", "Notes"], [
+        ["API Health Check", health, _failed_note(health_found) or
+         "backend answered on an engine-chosen port of its own canary"],
+        ["Worker Registration", registered, _failed_note(reg_found) or
+         f"{len(worker_names)} workers ({' + '.join(worker_names) or 'none'})"],
+        ["Backend→Worker Dispatch", dispatch, _failed_note(dispatch_found) or
+         "each job ran on a worker of its own type"],
+        ["Backtest Completion", backtest, _failed_note(backtest_found) or
+         f"median {_median(backtests)} over {len(backtests)} backtest(s); data seeded in the "
+         "canary's own volume"],
+    ])
+
+    out += ["### Container optimisation validated", ""]
+    no_torch, no_torch_found = verdict(record, NO_TORCH)
+    has_torch, has_torch_found = verdict(record, [HAS_TORCH])
+    talks, talks_found = verdict(record, [REACHES, DISPATCH])
+    smaller, smaller_found = verdict(record, [SMALLER])
+    out += _table(["Validation", "Result"], [
+        ["Backend has NO torch", f"{no_torch} {_size(record, 'backend')} image, torch: "
+                                 f"{backend_torch}" + (f" — {_failed_note(no_torch_found)}"
+                                                       if no_torch == FAIL else "")],
+        ["Workers HAVE torch", f"{has_torch} {_size(record, 'worker-cpu')}, torch "
+                               f"{worker.torch if worker else '?'}"
+                               + (f" — {_failed_note(has_torch_found)}" if has_torch == FAIL
+                                  else "")],
+        ["Backend→Worker communication", f"{talks} health reached over the canary network; "
+                                         f"jobs dispatched and completed"
+                                         + (f" — {_failed_note(talks_found)}" if talks == FAIL
+                                            else "")],
+        ["~20% size reduction", f"{smaller} CPU worker "
+                                f"{'?' if cpu_cut is None else f'{cpu_cut:.0f}%'} smaller than "
+                                f"the monolith, backend "
+                                f"{'?' if backend_cut is None else f'{backend_cut:.0f}%'} smaller"
+                                + (f" — {_failed_note(smaller_found)}" if smaller == FAIL
+                                   else "")],
+    ])
+    out += ["### Job durations", ""]
+    out += _table(["Job", "Runs", "Median", "Slowest"], [
+        ["training", str(len(trainings)), _median(trainings),
+         f"{max(trainings):.1f} s" if trainings else "-"],
+        ["backtest", str(len(backtests)), _median(backtests),
+         f"{max(backtests):.1f} s" if backtests else "-"],
+    ])
+    return out
+
+
+def render(record: RunRecord) -> str:
+    counts = record.counts()
+    total = len(record.scenarios)
+    if record.setup_error:
+        headline = f"# Canary verdict: NOT RUN — set-up problem ({record.setup_error['kind']})"
+    elif counts["failed"] or counts["other"]:
+        headline = f"# Canary verdict: FAILED — {counts['failed']} of {total} scenarios failed"
+    else:
+        headline = f"# Canary verdict: PASSED — {counts['passed']} of {total} scenarios passed"
+    out = [headline, "",
+           f"Target `{record.profile}`, run `{record.run_id}`, started {record.started_at}, git "
+           f"{record.environment.get('git.revision', '?')}.", ""]
+    if record.setup_error:
+        out += [f"> {record.setup_error['message']}", ""]
+    failed = [s for s in record.scenarios if s.status == "failed"]
+    if failed:
+        out += ["## Why it failed", ""]
+        out += [f"- **{s.feature}: {s.name}** — {s.reason}" for s in failed] + [""]
+
+    out += ["## Scenarios by area", ""]
+    rows = []
+    for area in [*AREAS.values(), "Other"]:
+        in_area = [s for s in record.scenarios if s.area == area]
+        if in_area:
+            rows.append([area, *(str(sum(s.status == st for s in in_area))
+                                 for st in ("passed", "failed", "skipped"))])
+    out += _table(["Area", "Passed", "Failed", "Skipped"], rows)
+    out += seed_tables(record)
+    out += ["## Phase timings", ""]
+    out += _table(["Phase", "Seconds"], [[p["phase"], f"{p['seconds']:.1f}"]
+                                         for p in record.phases])
+    return "\n".join(out)
+
+
+def write(record: RunRecord, reports_dir: Path) -> Path:
+    path = reports_dir / "summary.md"
+    path.write_text(render(record))
+    return path
