@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 from canaryspec.errors import CanaryspecError
 from canaryspec.settings import PROJECT_ROOT, Settings
 
-# Where allure-behave writes (pyproject's [tool.behave] outfiles).
-ALLURE_RESULTS = PROJECT_ROOT / "reports" / "allure-results"
+
+def allure_results_dir() -> Path:
+    """Where allure-behave writes: pyproject's `outfiles`, which behave resolves from the
+    working directory."""
+    return Path("reports", "allure-results").resolve()
+
 
 
 def _behave(args: list[str]) -> int:
@@ -35,19 +40,20 @@ def _behave(args: list[str]) -> int:
     take_setup_error()  # a previous run's, if it was interrupted
     for stale in (reports / RUN_RECORD, reports / "summary.md"):
         stale.unlink(missing_ok=True)
-    allure_results.prepare(ALLURE_RESULTS, reports)
+    results_dir = allure_results_dir()
+    allure_results.prepare(results_dir, reports)
     code = int(behave_main(args) or 0)
     setup_error = take_setup_error()
     record = RunRecord.read(reports) or RunRecord(run_id="-", profile=settings.profile.name)
     if setup_error is not None:
         record.setup_error = setup_error
-    allure_results.finish(ALLURE_RESULTS, reports, record)
+    allure_results.finish(results_dir, reports, record)
     written = summary.write(record, reports)
     if setup_error is not None:
         print(f"canaryspec: set-up problem ({setup_error['kind']}): {setup_error['message']}",
               file=sys.stderr)
         return int(setup_error["exit_code"])
-    print(f"canaryspec: verdict in {written}; Allure results in {ALLURE_RESULTS}; JUnit XML "
+    print(f"canaryspec: verdict in {written}; Allure results in {results_dir}; JUnit XML "
           f"in {reports / 'junit'}", flush=True)
     return code
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,20 @@ from typing import Any
 import httpx
 
 API = "/api/v1"
+# Values under keys like these never reach a report.
+SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|credential",
+                        re.IGNORECASE)
+REDACTED = "***"
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON-like value with every secret-looking field's value masked."""
+    if isinstance(value, dict):
+        return {k: REDACTED if isinstance(k, str) and SECRET_KEY.search(k) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
 # Worker types and statuses as the contract spells them.
 WORKER_TYPES = ("backtesting", "training")
 
@@ -29,13 +44,17 @@ class Exchange:
     def render(self) -> str:
         lines = [f"{self.method} {self.url}"]
         if self.request_body is not None:
-            lines.append(f"request: {json.dumps(self.request_body, indent=2, default=str)}")
+            body = self.request_body
+            text = body if isinstance(body, str) else json.dumps(redact(body), indent=2,
+                                                                  default=str)
+            lines.append(f"request: {text}")
         if self.error:
             lines.append(f"error: {self.error}")
         else:
             lines.append(f"status: {self.status} ({self.elapsed_ms:.0f} ms)")
             body = self.response_body
-            text = json.dumps(body, indent=2, default=str) if not isinstance(body, str) else body
+            text = json.dumps(redact(body), indent=2, default=str) if not isinstance(body, str) \
+                else body
             lines.append(f"response: {text}")
         return "\n".join(lines)
 

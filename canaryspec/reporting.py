@@ -6,6 +6,8 @@ suite works the same with or without Allure.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 import time
@@ -25,6 +27,15 @@ def attach_text(name: str, text: str) -> None:
 def attach_json(name: str, data: Any) -> None:
     allure.attach(json.dumps(data, indent=2, default=str), name=name,
                   attachment_type=allure.attachment_type.JSON)
+
+
+def attach_table(name: str, header: list[str], rows: list[list[str]]) -> None:
+    """A CSV attachment: Allure shows it as a table."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    allure.attach(buffer.getvalue(), name=name, attachment_type=allure.attachment_type.CSV)
 
 
 @dataclass

@@ -212,5 +212,5 @@ def render(record: RunRecord) -> str:
 
 def write(record: RunRecord, reports_dir: Path) -> Path:
     path = reports_dir / "summary.md"
-    path.write_text(render(record))
+    path.write_text(render(record) + "\n")
     return path

@@ -1,4 +1,4 @@
-@backtest
+@backtest @critical
 Feature: Backtesting
   As a strategy researcher
   I want a backtest started through the backend to replay a trained model on a CPU worker

@@ -1,4 +1,4 @@
-@dispatch
+@dispatch @critical
 Feature: Dispatch from the backend to the workers
   As a release manager
   I want the backend (without torch) to hand each job to a worker of the right kind

@@ -1,4 +1,4 @@
-@images
+@images @critical
 Feature: Split images
   As a release manager
   I want each image to carry exactly what its role needs
@@ -45,5 +45,6 @@ Feature: Split images
       | CPU worker |
 
   Scenario: Splitting the monolith makes every image smaller
+    Given the images under test
     Then the "backend" image is smaller than the "CPU worker" image
     And the "CPU worker" image is smaller than the "monolith" image

@@ -1,4 +1,4 @@
-@training
+@training @critical
 Feature: Model training
   As a strategy researcher
   I want a training started through the backend to run on a CPU worker

@@ -1,4 +1,4 @@
-@workers
+@workers @critical
 Feature: Worker registration
   As a release manager
   I want every worker of the canary to be registered and healthy

@@ -13,7 +13,7 @@ from hamcrest import (
 )
 
 from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, role_of
-from canaryspec.reporting import attach_json
+from canaryspec.reporting import attach_json, attach_table
 
 
 def _probe(context, name: str) -> ImageProbe:
@@ -27,6 +27,13 @@ def step_the_image(context, image):
     attach_json("image facts", {"tag": facts.tag, "id": facts.short_id,
                                 "size_mb": round(facts.size_mb, 1), "user": facts.user,
                                 "entrypoint": facts.entrypoint, "healthcheck": facts.healthcheck})
+
+
+@given("the images under test")
+def step_images_under_test(context):
+    attach_table("image facts", ["role", "tag", "id", "size MB", "torch", "user"],
+                 [[r.role, r.tag, r.image_id, f"{r.size_mb:.0f}", r.torch, r.user]
+                  for r in context.run.record.images.values()])
 
 
 @then('it cannot import "{module}"')

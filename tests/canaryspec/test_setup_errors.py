@@ -1,0 +1,99 @@
+"""A wrong set-up stops the run before any scenario with one sentence and its own exit code.
+
+Each case runs `python -m canaryspec run` for real, from a scratch directory so that the
+project's own reports/ are left alone.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+
+import docker
+import pytest
+
+from canaryspec.settings import PROJECT_ROOT
+
+
+def _run(tmp_path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "canaryspec", "run", str(PROJECT_ROOT / "features"),
+         "-D", f"reports_dir={tmp_path / 'reports'}", *args],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def _the_one_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert lines, result.stdout
+    return lines[-1]
+
+
+def _engine_available() -> bool:
+    try:
+        docker.from_env(timeout=5).ping()
+        return True
+    except docker.errors.DockerException:
+        return False
+
+
+needs_engine = pytest.mark.skipif(not _engine_available(), reason="needs a Docker engine")
+
+
+def test_unknown_userdata_key(tmp_path):
+    result = _run(tmp_path, "-D", "colour=blue")
+    assert result.returncode == 4
+    assert "unknown setting colour; known settings:" in _the_one_line(result)
+
+
+def test_unknown_profile(tmp_path):
+    result = _run(tmp_path, "-D", "profile=prod")
+    assert result.returncode == 4
+    assert "unknown profile 'prod'; profiles: ktrdr, tradelab" in _the_one_line(result)
+
+
+def test_no_docker_engine(tmp_path):
+    result = _run(tmp_path, env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert result.returncode == 5
+    assert "no Docker engine answers at unix://" in _the_one_line(result)
+
+
+def test_engine_unreachable_through_docker_host(tmp_path):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = _run(tmp_path, env={"DOCKER_HOST": f"tcp://127.0.0.1:{port}"})
+    assert result.returncode == 5
+    assert f"no Docker engine answers at tcp://127.0.0.1:{port}" in _the_one_line(result)
+
+
+@needs_engine
+def test_image_missing_with_building_disabled(tmp_path):
+    result = _run(tmp_path, "-D", "build=false", "-D", "image_tag=never-built-tag")
+    assert result.returncode == 6
+    assert "tradelab-backend:never-built-tag" in _the_one_line(result)
+    assert "build=false" in _the_one_line(result)
+
+
+def test_port_in_use(tmp_path):
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 18000))
+        holder.listen()
+    except OSError:
+        pass  # already held by something else: the run must refuse all the same
+    try:
+        result = _run(tmp_path, "-D", "canonical_ports=true")
+    finally:
+        holder.close()
+    assert result.returncode == 8
+    assert "port 18000 (backend) is already in use" in _the_one_line(result)
+
+
+def test_no_scenario_ran_and_the_summary_says_why(tmp_path):
+    result = _run(tmp_path, "-D", "build=false", "-D", "canonical_ports=true",
+                  env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert result.returncode in {5, 8}
+    assert summary.startswith("# Canary verdict: NOT RUN — set-up problem")
