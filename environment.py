@@ -101,7 +101,8 @@ def after_all(context):
         # The reasons first, one paragraph each; behave's own listing and tracebacks follow.
         context.run.clock.say(f"{len(failed)} scenario(s) failed:")
         for record in failed:
-            context.run.clock.say(f"  {record.feature}: {record.name}\n      {record.reason}")
+            reason = record.reason.splitlines()[0] if record.reason else "(no message)"
+            context.run.clock.say(f"  {record.feature}: {record.name}\n      {reason}")
 
 
 def _settle_jobs(context):

@@ -7,6 +7,7 @@ one command in the image and are removed at once.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +140,10 @@ def build_image(client: DockerClient, dockerfile: Path, tag: str, *, base_image:
     return time.monotonic() - started
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _build_failure(tag: str, dockerfile: Path, lines: list[str]) -> str:
-    tail = " | ".join(line.strip() for line in lines[-6:] if line.strip())
+    clean = (ANSI_ESCAPE.sub("", line).strip() for line in lines[-6:])
+    tail = " | ".join(line for line in clean if line)
     return f"build of {tag} from {dockerfile.name} failed: {tail}"

@@ -189,11 +189,12 @@ def render(record: RunRecord) -> str:
            f"Target `{record.profile}`, run `{record.run_id}`, started {record.started_at}, git "
            f"{record.environment.get('git.revision', '?')}.", ""]
     if record.setup_error:
-        out += [f"> {record.setup_error['message']}", ""]
+        out += [f"> {line}" for line in str(record.setup_error["message"]).splitlines()] + [""]
     failed = [s for s in record.scenarios if s.status == "failed"]
     if failed:
         out += ["## Why it failed", ""]
-        out += [f"- **{s.feature}: {s.name}** — {s.reason}" for s in failed] + [""]
+        out += [f"- **{s.feature}: {s.name}** — {s.reason.splitlines()[0] if s.reason else ''}"
+                for s in failed] + [""]
 
     out += ["## Scenarios by area", ""]
     rows = []
