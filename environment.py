@@ -62,6 +62,7 @@ def before_all(context):
 
 
 def before_feature(context, feature):
+    # Announced only when done: behave is mid-line printing the feature's header here.
     context.feature_phase = context.run.clock.phase(f"feature {feature.name}", announce=False)
     context.feature_phase.__enter__()
     if context.active_tags.should_exclude_with(feature.tags):
@@ -70,6 +71,8 @@ def before_feature(context, feature):
 
 def after_feature(context, feature):
     context.feature_phase.__exit__(None, None, None)
+    name, seconds = context.run.clock.phases[-1]
+    context.run.clock.say(f"{name}: {feature.status.name} in {seconds:.1f} s")
 
 
 def before_tag(context, tag):
@@ -84,13 +87,15 @@ def before_scenario(context, scenario):
 
 
 def after_step(context, step):
+    # Attached to the step that made them, so a failed step shows its own requests.
+    _attach_http_exchanges(context)
     if step.status == "failed":
         _attach_failure_evidence(context, step)
 
 
 def after_scenario(context, scenario):
     _settle_jobs(context)
-    _attach_http_exchanges(context)
+    _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
     context.run.record.scenarios.append(record_scenario(scenario))
 
 
@@ -127,12 +132,12 @@ def _handles(context):
     return seen
 
 
-def _attach_http_exchanges(context):
+def _attach_http_exchanges(context, name="HTTP exchanges"):
     for handle in _handles(context):
         start = context.exchange_marks.get(id(handle.api), 0)
         new = handle.api.exchanges[start:]
         if new:
-            attach_text("HTTP exchanges", "\n\n".join(x.render() for x in new))
+            attach_text(name, "\n\n".join(x.render() for x in new))
         context.exchange_marks[id(handle.api)] = len(handle.api.exchanges)
 
 

@@ -104,12 +104,14 @@ class Run:
     def bring_up(self, canary: Canary) -> CanaryHandle:
         """Start `canary` and wait until its backend answers and its services are healthy."""
         timeout = self.settings.ready_timeout_s
-        canary.up()
-        services = canary.services or tuple(canary.service_names())
-        for service in services:
-            wait_for_service_healthy(canary, service, timeout=timeout)
-        api = PlatformClient(canary.url("backend", 8000))
-        wait_for_backend_answering(api, canary, timeout=timeout)
+        with self.clock.phase(f"starting canary {canary.project}"):
+            canary.up()
+        with self.clock.phase("waiting for health"):
+            services = canary.services or tuple(canary.service_names())
+            for service in services:
+                wait_for_service_healthy(canary, service, timeout=timeout)
+            api = PlatformClient(canary.url("backend", 8000))
+            wait_for_backend_answering(api, canary, timeout=timeout)
         return CanaryHandle(canary, api)
 
     def shared_canary(self) -> CanaryHandle:
