@@ -7,6 +7,8 @@ blocks the event loop the worker poller shares.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -80,18 +82,14 @@ def operation_body(op: Operation) -> dict[str, Any]:
 
 
 def list_entry(op: Operation) -> dict[str, Any]:
-    return {
-        "operation_id": op.operation_id,
-        "operation_type": op.operation_type,
-        "status": op.status,
-        "worker_id": op.worker_id,
-        "created_at": _iso(op.created_at),
-        "completed_at": _iso(op.completed_at),
-        "progress_percentage": round(op.progress_percent or 0.0, 2),
-        "current_step": op.current_step,
-        "symbol": (op.metadata_ or {}).get("symbol"),
-        "strategy_name": (op.metadata_ or {}).get("strategy_name"),
-    }
+    """The contract's shorter form, as the list returns it."""
+    body = operation_body(op)
+    return {**{k: body[k] for k in ("operation_id", "operation_type", "status", "worker_id",
+                                    "created_at", "completed_at")},
+            "progress_percentage": body["progress"]["percentage"],
+            "current_step": body["progress"]["current_step"],
+            "symbol": body["metadata"].get("symbol"),
+            "strategy_name": body["metadata"].get("strategy_name")}
 
 
 def create_operation(engine: Engine, operation_id: str, operation_type: str, worker_id: str,
@@ -132,16 +130,23 @@ def list_operations(engine: Engine, *, status: str | None = None,
                 "total_count": total, "active_count": active}
 
 
+@contextmanager
+def _locked_operation(engine: Engine, operation_id: str) -> Iterator[Operation]:
+    """The operation's row, locked until the transaction commits (one writer at a time)."""
+    with Session(engine) as session, session.begin():
+        op = session.get(Operation, operation_id, with_for_update=True)
+        if op is None:
+            raise OperationNotFound(operation_id)
+        yield op
+
+
 def update_operation(engine: Engine, operation_id: str, *, status: str | None = None,
                      percentage: float | None = None, current_step: str | None = None,
                      steps_completed: int | None = None, steps_total: int | None = None,
                      result: dict[str, Any] | None = None,
                      error_message: str | None = None) -> dict[str, Any]:
     """Apply a worker's report. A finished operation stays finished (a late report loses)."""
-    with Session(engine) as session, session.begin():
-        op = session.get(Operation, operation_id, with_for_update=True)
-        if op is None:
-            raise OperationNotFound(operation_id)
+    with _locked_operation(engine, operation_id) as op:
         if op.status in TERMINAL:
             return operation_body(op)
         if status:
@@ -170,10 +175,7 @@ def update_operation(engine: Engine, operation_id: str, *, status: str | None = 
 
 def cancel_operation(engine: Engine, operation_id: str) -> dict[str, Any]:
     """Mark an active operation cancelled; a finished one cannot be (OperationFinished)."""
-    with Session(engine) as session, session.begin():
-        op = session.get(Operation, operation_id, with_for_update=True)
-        if op is None:
-            raise OperationNotFound(operation_id)
+    with _locked_operation(engine, operation_id) as op:
         if op.status in TERMINAL:
             raise OperationFinished(op)
         op.status = OperationStatus.CANCELLED

@@ -12,12 +12,10 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from tradelab.marketdata import data_file, read_series
-from tradelab.ml import torch_facts
 from tradelab.ml.backtest import backtest
 from tradelab.ml.training import Cancelled
 from tradelab.settings import WorkerSettings
-from tradelab.workers.base import create_worker_app, new_worker_state
-from tradelab.workers.jobs import JobSlot, Progress, add_operation_routes
+from tradelab.workers.jobs import Progress, create_job_worker_app
 
 
 class BacktestJob(BaseModel):
@@ -67,15 +65,5 @@ def backtest_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
 
 def create_app(settings: WorkerSettings) -> FastAPI:
     """The backtesting worker's app."""
-    state = new_worker_state("backtesting", settings, torch_facts())
-    app = create_worker_app(state, settings)
-    slot = JobSlot(state, settings)
-    job = backtest_job(settings)
-    add_operation_routes(app, slot)
-
-    @app.post("/backtests/start")
-    async def start_backtest(body: BacktestJob) -> dict[str, Any]:
-        run = slot.start(body.task_id, job, body.model_dump(mode="json"))
-        return {"success": True, "operation_id": run.operation_id, "status": "started"}
-
-    return app
+    return create_job_worker_app("backtesting", settings, "/backtests/start", BacktestJob,
+                                 backtest_job(settings))

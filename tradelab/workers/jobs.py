@@ -15,10 +15,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
 
+from tradelab.ml import torch_facts
 from tradelab.ml.training import Cancelled
 from tradelab.settings import WorkerSettings
-from tradelab.workers.base import WorkerState
+from tradelab.workers.base import WorkerState, create_worker_app, new_worker_state
 
 log = logging.getLogger("tradelab.jobs")
 
@@ -134,6 +136,24 @@ class JobSlot:
                 log.warning("report of %s failed: %s", run.operation_id, exc)
             if attempt + 1 < attempts:
                 time.sleep(0.5)  # poll: retry cadence for the final report
+
+
+def create_job_worker_app(worker_type: str, settings: WorkerSettings, start_path: str,
+                          request_model: type[BaseModel], job: Job) -> FastAPI:
+    """A worker that takes one kind of job at `start_path` and runs it in its job slot."""
+    state = new_worker_state(worker_type, settings, torch_facts())
+    app = create_worker_app(state, settings)
+    slot = JobSlot(state, settings)
+    add_operation_routes(app, slot)
+
+    async def start_job(body: BaseModel) -> dict[str, Any]:
+        run = slot.start(body.task_id, job, body.model_dump(mode="json"))  # type: ignore[attr-defined]
+        return {"success": True, "operation_id": run.operation_id, "status": "started"}
+
+    # FastAPI reads the body's model from the annotation: this worker's request model.
+    start_job.__annotations__["body"] = request_model
+    app.add_api_route(start_path, start_job, methods=["POST"])
+    return app
 
 
 def add_operation_routes(app: FastAPI, slot: JobSlot) -> None:

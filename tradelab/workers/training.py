@@ -13,11 +13,9 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from tradelab.marketdata import data_file, read_series
-from tradelab.ml import torch_facts
 from tradelab.ml.training import train
 from tradelab.settings import WorkerSettings
-from tradelab.workers.base import create_worker_app, new_worker_state
-from tradelab.workers.jobs import JobSlot, Progress, add_operation_routes
+from tradelab.workers.jobs import Progress, create_job_worker_app
 
 
 class TrainingJob(BaseModel):
@@ -67,15 +65,5 @@ def training_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
 
 def create_app(settings: WorkerSettings) -> FastAPI:
     """The training worker's app."""
-    state = new_worker_state("training", settings, torch_facts())
-    app = create_worker_app(state, settings)
-    slot = JobSlot(state, settings)
-    job = training_job(settings)
-    add_operation_routes(app, slot)
-
-    @app.post("/training/start")
-    async def start_training(body: TrainingJob) -> dict[str, Any]:
-        run = slot.start(body.task_id, job, body.model_dump(mode="json"))
-        return {"success": True, "operation_id": run.operation_id, "status": "started"}
-
-    return app
+    return create_job_worker_app("training", settings, "/training/start", TrainingJob,
+                                 training_job(settings))
