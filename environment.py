@@ -9,13 +9,15 @@ Shared state on `context`:
 
 from __future__ import annotations
 
+import dataclasses
+
 from behave.fixture import fixture, use_fixture_by_tag
 from behave.tag_matcher import ActiveTagMatcher
 
 from canaryspec.canary import check_ports_free
 from canaryspec.errors import CanaryspecError, record_setup_error
 from canaryspec.jobs import settle
-from canaryspec.reporting import attach_text
+from canaryspec.reporting import attach_json, attach_text
 from canaryspec.run import Run
 from canaryspec.run_record import record_scenario
 from canaryspec.settings import load_settings
@@ -147,6 +149,12 @@ def _attach_failure_evidence(context, step):
         evidence = "\n".join(h.canary.evidence() for h in _handles(context))
     if evidence:
         attach_text("container state and log tail", evidence)
+    last = getattr(step.exception, "last_observation", None)
+    if dataclasses.is_dataclass(last) and not isinstance(last, type):
+        last = dataclasses.asdict(last)
+    if isinstance(last, (dict, list)):
+        # A timed-out wait's last look, whole (e.g. the operation body), beside its summary.
+        attach_json("last observation before the deadline", last)
 
 
 def _close_run(context):
