@@ -7,13 +7,12 @@ benchmark  the suite, then reports/benchmark.md with the phase timings of that r
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 from canaryspec.errors import CanaryspecError
-from canaryspec.settings import PROJECT_ROOT, Settings
+from canaryspec.settings import Settings
 
 
 def allure_results_dir() -> Path:
@@ -84,15 +83,31 @@ def _build(args: list[str]) -> int:
 
 
 def _benchmark(args: list[str]) -> int:
+    """The suite, then reports/benchmark.md: phase timings and job durations of that run."""
+    import statistics
+
+    from canaryspec.run_record import RunRecord
+
     started = time.monotonic()
     code = _behave(args)
     total = time.monotonic() - started
-    phases_file = PROJECT_ROOT / "reports" / "phases.json"
-    phases = json.loads(phases_file.read_text()) if phases_file.exists() else []
+    try:
+        reports = _settings(args).reports_dir
+    except CanaryspecError:
+        return code
+    record = RunRecord.read(reports)
+    phases = record.phases if record else []
     lines = ["# canaryspec benchmark", "", f"Exit code {code}; wall time {total:.1f} s.", "",
              "| phase | seconds |", "|---|---:|"]
     lines += [f"| {p['phase']} | {p['seconds']:.1f} |" for p in phases]
-    out = PROJECT_ROOT / "reports" / "benchmark.md"
+    lines += ["", "| job | strategy | runs | median s | max s |", "|---|---|---:|---:|---:|"]
+    jobs = record.jobs if record else []
+    for job, strategy in sorted({(j["job"], j.get("strategy", "")) for j in jobs}):
+        seconds = [j["seconds"] for j in jobs
+                   if (j["job"], j.get("strategy", "")) == (job, strategy)]
+        lines.append(f"| {job} | {strategy} | {len(seconds)} | {statistics.median(seconds):.1f} | "
+                     f"{max(seconds):.1f} |")
+    out = reports / "benchmark.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return code

@@ -195,6 +195,8 @@ def watch_progress(api: PlatformClient, canary: Canary, started: StartedJob, *,
     wait_until(check, timeout=timeout, interval=0.1, transient=TRANSIENT_HTTP,
                what=f"operation {started.operation_id} finishing",
                evidence=lambda: canary.evidence(["backend", SERVICE_OF[WORKER_OF[started.job]]]))
+    started.seconds = time.monotonic() - started.started_at
+    started.final = read_operation(api, started.operation_id)
     return samples
 
 

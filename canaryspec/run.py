@@ -104,9 +104,9 @@ class Run:
     def bring_up(self, canary: Canary) -> CanaryHandle:
         """Start `canary` and wait until its backend answers and its services are healthy."""
         timeout = self.settings.ready_timeout_s
-        with self.clock.phase(f"starting canary {canary.project}"):
+        with self.clock.phase(f"starting canary ({canary.purpose})"):
             canary.up()
-        with self.clock.phase("waiting for health"):
+        with self.clock.phase(f"waiting for health ({canary.purpose})"):
             services = canary.services or tuple(canary.service_names())
             for service in services:
                 wait_for_service_healthy(canary, service, timeout=timeout)
@@ -139,6 +139,7 @@ class Run:
     def record_job(self, started: StartedJob) -> None:
         if started.seconds is not None and (started.final or {}).get("status") == "completed":
             self.record.jobs.append({"job": started.job, "operation_id": started.operation_id,
+                                     "strategy": started.request.get("strategy_name", ""),
                                      "seconds": round(started.seconds, 2)})
 
     def release(self, canary: Canary) -> None:

@@ -108,7 +108,7 @@ def seed_tables(record: RunRecord) -> list[str]:
     worker = record.images.get("worker-cpu")
     cpu_cut = _reduction(record, "worker-cpu", "worker-gpu")
     backend_cut = _reduction(record, "backend", "worker-gpu")
-    trainings, backtests = job_durations(record, "training"), job_durations(record, "backtest")
+    backtests = job_durations(record, "backtest")
 
     out = ["## The handoff's tables, from this run", "",
            "### Baseline test results (handoff task 4.1)", ""]
@@ -166,13 +166,14 @@ def seed_tables(record: RunRecord) -> list[str]:
                                 + (f" — {_failed_note(smaller_found)}" if smaller == FAIL
                                    else "")],
     ])
-    out += ["### Job durations", ""]
-    out += _table(["Job", "Runs", "Median", "Slowest"], [
-        ["training", str(len(trainings)), _median(trainings),
-         f"{max(trainings):.1f} s" if trainings else "-"],
-        ["backtest", str(len(backtests)), _median(backtests),
-         f"{max(backtests):.1f} s" if backtests else "-"],
-    ])
+    out += ["### Job durations (request to observed completion)", ""]
+    rows = []
+    for job, strategy in sorted({(j["job"], j.get("strategy", "")) for j in record.jobs}):
+        seconds = [j["seconds"] for j in record.jobs
+                   if j["job"] == job and j.get("strategy", "") == strategy]
+        rows.append([job, strategy, str(len(seconds)), _median(seconds), f"{max(seconds):.1f} s"])
+    out += _table(["Job", "Strategy", "Runs", "Median", "Slowest"], rows or [
+        ["(no job completed in this run)", "", "", "", ""]])
     return out
 
 

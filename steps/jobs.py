@@ -156,6 +156,7 @@ def step_model_saved(context):
 @then("its progress rises while it runs")
 def step_progress_rises(context):
     samples = jobs.watch_progress(_api(context), context.canary.canary, context.job, timeout=60)
+    context.run.record_job(context.job)
     attach_json("progress samples", [s.__dict__ for s in samples])
     running = [s for s in samples if s.status == "running" and 0 < s.percentage < 100]
     assert_that(len(running), greater_than(1),

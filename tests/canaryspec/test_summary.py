@@ -35,8 +35,10 @@ def _record(status_of=lambda name: "passed") -> RunRecord:
         "worker-gpu": ImageRecord("worker-gpu", "tradelab-worker-gpu:test", "c3", 1428.2,
                                   "10001"),
     }
-    record.jobs = [{"job": "training", "seconds": 2.0}, {"job": "training", "seconds": 4.0},
-                   {"job": "backtest", "seconds": 1.0}]
+    record.jobs = [{"job": "training", "strategy": "v3_minimal", "seconds": 2.0},
+                   {"job": "training", "strategy": "v3_minimal", "seconds": 4.0},
+                   {"job": "training", "strategy": "v3_multi_symbol", "seconds": 15.0},
+                   {"job": "backtest", "strategy": "v3_minimal", "seconds": 1.0}]
     record.phases = [{"phase": "canary up", "seconds": 8.4}]
     return record
 
@@ -56,7 +58,8 @@ def test_a_green_run_reproduces_the_four_handoff_tables_with_its_figures():
                 "| Backend has NO torch | ✅ PASS 269 MB image, torch: none |",
                 "| ~20% size reduction | ✅ PASS CPU worker 20% smaller than the monolith, "
                 "backend 81% smaller |",
-                "| training | 2 | 3.0 s | 4.0 s |", "| canary up | 8.4 |"]:
+                "| training | v3_minimal | 2 | 3.0 s | 4.0 s |",
+                "| training | v3_multi_symbol | 1 | 15.0 s | 15.0 s |", "| canary up | 8.4 |"]:
         assert row in text, row
 
 
