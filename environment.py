@@ -51,7 +51,6 @@ def before_all(context):
         context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
         check_ports_free(context.settings)
         context.run = Run.start(context.settings)
-        context.exchange_marks = {}
         context.add_cleanup(_close_run, context)
         with context.run.clock.phase("images (build or find)"):
             context.images = context.run.prepare_images()
@@ -96,9 +95,12 @@ def after_step(context, step):
 
 
 def after_scenario(context, scenario):
-    _settle_jobs(context)
-    _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
-    context.run.record.scenarios.append(record_scenario(scenario))
+    try:
+        _settle_jobs(context)
+        _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
+    finally:
+        # Whatever the clean-up did, the scenario is in the report.
+        context.run.record.scenarios.append(record_scenario(scenario))
 
 
 def after_all(context):
@@ -136,11 +138,9 @@ def _handles(context):
 
 def _attach_http_exchanges(context, name="HTTP exchanges"):
     for handle in _handles(context):
-        start = context.exchange_marks.get(id(handle.api), 0)
-        new = handle.api.exchanges[start:]
+        new = handle.api.unreported()
         if new:
             attach_text(name, "\n\n".join(x.render() for x in new))
-        context.exchange_marks[id(handle.api)] = len(handle.api.exchanges)
 
 
 def _attach_failure_evidence(context, step):

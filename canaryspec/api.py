@@ -25,8 +25,6 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
-# Worker types and statuses as the contract spells them.
-WORKER_TYPES = ("backtesting", "training")
 
 
 @dataclass
@@ -81,9 +79,16 @@ class PlatformClient:
 
     def __post_init__(self) -> None:
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout_s)
+        self._reported = 0
 
     def close(self) -> None:
         self._http.close()
+
+    def unreported(self) -> list[Exchange]:
+        """Exchanges since the last call: each goes into the report once."""
+        new = self.exchanges[self._reported:]
+        self._reported = len(self.exchanges)
+        return new
 
     def request(self, method: str, path: str, *, json_body: Any = None,
                 params: dict[str, Any] | None = None) -> Reply:
@@ -116,8 +121,6 @@ class PlatformClient:
     def worker(self, worker_id: str) -> Reply:
         return self.request("GET", f"{API}/workers/{worker_id}")
 
-    def register_worker(self, registration: dict[str, Any]) -> Reply:
-        return self.request("POST", f"{API}/workers/register", json_body=registration)
 
     def send_raw(self, method: str, path: str, content: str) -> Reply:
         """Send a body as-is (malformed JSON included), labelled as JSON."""

@@ -168,11 +168,13 @@ class Canary:
         except docker.errors.APIError as exc:
             return f"(logs unavailable: {exc})"
 
-    def restart(self, service: str) -> None:
+    def restart(self, service: str, grace_s: int = 30) -> None:
+        """Stop (SIGTERM, then SIGKILL after `grace_s`, the canary's stop_grace_period) and
+        start the service's container again."""
         container = self.container(service)
         if container is None:
             raise LookupError(f"service {service} has no container in {self.project}")
-        container.restart(timeout=10)
+        container.restart(timeout=grace_s)
 
     def service_names(self) -> list[str]:
         result = self._compose("config", "--services", timeout=60)

@@ -47,7 +47,6 @@ class ImageFacts:
     size_bytes: int
     user: str
     entrypoint: list[str]
-    cmd: list[str]
     working_dir: str
     healthcheck: list[str] | None
 
@@ -73,7 +72,7 @@ def image_facts(client: DockerClient, role: str, tag: str) -> ImageFacts:
     return ImageFacts(
         role=role, tag=tag, image_id=attrs["Id"], size_bytes=int(attrs["Size"]),
         user=config.get("User") or "", entrypoint=list(config.get("Entrypoint") or []),
-        cmd=list(config.get("Cmd") or []), working_dir=config.get("WorkingDir") or "/",
+        working_dir=config.get("WorkingDir") or "/",
         healthcheck=None if not test or test == ["NONE"] else list(test))
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from canaryspec.api import PlatformClient, Reply, operation_id_of
 from canaryspec.canary import Canary
-from canaryspec.readiness import TRANSIENT_HTTP, wait_for_available_worker
+from canaryspec.migrations import checkpoint_count
+from canaryspec.readiness import TRANSIENT, WORKER_SERVICES, NotYet, wait_for_available_worker
 from canaryspec.waiting import Observation, wait_until
 
 WORKER_OF = {"training": "training", "backtest": "backtesting"}
-SERVICE_OF = {"training": "training-worker", "backtesting": "backtest-worker"}
 TERMINAL = {"completed", "failed", "cancelled"}
 
 # The seed's canary trained on EURUSD 1h; half a year keeps a run in seconds.
@@ -123,6 +123,8 @@ def read_operation(api: PlatformClient, operation_id: str) -> dict[str, Any] | N
     reply = api.operation(operation_id)
     if reply.status == 404:
         return None
+    if reply.status >= 500:
+        raise NotYet(f"reading operation {operation_id}: {reply.brief()}")
     if reply.status != 200 or not isinstance(reply.body, dict) or "data" not in reply.body:
         raise AssertionError(f"reading operation {operation_id}: {reply.brief()}")
     return reply.body["data"]
@@ -153,8 +155,8 @@ def wait_for_operation(api: PlatformClient, canary: Canary, operation_id: str,
                                  f"{'/'.join(sorted(statuses))}: {describe(op)}")
         return Observation(status in statuses, op, describe(op))
 
-    service = SERVICE_OF[worker_type]
-    found = wait_until(check, timeout=timeout, interval=interval, transient=TRANSIENT_HTTP,
+    service = WORKER_SERVICES[worker_type]
+    found = wait_until(check, timeout=timeout, interval=interval, transient=TRANSIENT,
                        what=f"operation {operation_id} becoming {'/'.join(sorted(statuses))}",
                        evidence=lambda: canary.evidence(["backend", service]))
     assert found is not None
@@ -192,9 +194,10 @@ def watch_progress(api: PlatformClient, canary: Canary, started: StartedJob, *,
                 samples.append(sample)
         return Observation((op or {}).get("status") in TERMINAL, None, describe(op))
 
-    wait_until(check, timeout=timeout, interval=0.1, transient=TRANSIENT_HTTP,
+    wait_until(check, timeout=timeout, interval=0.1, transient=TRANSIENT,
                what=f"operation {started.operation_id} finishing",
-               evidence=lambda: canary.evidence(["backend", SERVICE_OF[WORKER_OF[started.job]]]))
+               evidence=lambda: canary.evidence(["backend",
+                                                 WORKER_SERVICES[WORKER_OF[started.job]]]))
     started.seconds = time.monotonic() - started.started_at
     started.final = read_operation(api, started.operation_id)
     return samples
@@ -238,3 +241,14 @@ def metric_bounds_problems(metrics: dict[str, Any],
         elif (low is not None and value < low) or (high is not None and value > high):
             problems.append(f"{name} = {value} is outside [{low}, {high}]")
     return problems
+
+
+def wait_for_checkpoint(canary: Canary, operation_id: str, *, timeout: float) -> int:
+    """At least one checkpoint of the operation is in the database."""
+
+    def check() -> Observation[int]:
+        count = checkpoint_count(canary, operation_id)
+        return Observation(count > 0, count, f"{count} checkpoint(s) of {operation_id}")
+
+    return wait_until(check, timeout=timeout, what=f"a checkpoint of {operation_id}",
+                      evidence=lambda: canary.evidence(["backend", "training-worker"]))

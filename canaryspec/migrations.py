@@ -25,9 +25,6 @@ class SchemaRevision:
     current: str | None
     head: str
 
-    @property
-    def at_head(self) -> bool:
-        return self.current == self.head
 
 
 def _alembic(canary: Canary, *args: str) -> str:
@@ -75,7 +72,7 @@ def _psql(canary: Canary, sql: str, database: str | None = None) -> str:
 
 
 def schema_snapshot(canary: Canary) -> list[str]:
-    """Every table, column and type of the public schema, plus the stamped revision."""
+    """Every table, column and type of the public schema."""
     rows = _psql(canary, "SELECT table_name || '.' || column_name || ' ' || data_type "
                          "FROM information_schema.columns WHERE table_schema = 'public' "
                          "ORDER BY 1")
@@ -97,3 +94,10 @@ def reset_database(canary: Canary) -> None:
 def operation_count(canary: Canary) -> int:
     """Rows in the operations table, read from the database itself (not through the API)."""
     return int(_psql(canary, "SELECT count(*) FROM operations"))
+
+
+def checkpoint_count(canary: Canary, operation_id: str) -> int:
+    """Checkpoints kept for an operation (the operation_checkpoints table)."""
+    safe = operation_id.replace("'", "''")
+    return int(_psql(canary, "SELECT count(*) FROM operation_checkpoints "
+                             f"WHERE operation_id = '{safe}'"))

@@ -11,6 +11,9 @@ from canaryspec.api import PlatformClient, Reply
 from canaryspec.canary import Canary
 from canaryspec.waiting import Observation, wait_until
 
+# The compose service of each worker type (the canary's naming, as the real platform's).
+WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worker"}
+
 # Errors that mean "not up yet" while a service boots.
 TRANSIENT_HTTP = (httpx.TransportError,)
 
@@ -49,11 +52,47 @@ def wait_for_backend_answering(api: PlatformClient, canary: Canary, *, timeout: 
                       transient=TRANSIENT_HTTP, evidence=lambda: canary.evidence(["backend"]))
 
 
+class NotYet(Exception):
+    """A reply that may be a passing blip (a 5xx while a service restarts): wait on."""
+
+
+TRANSIENT = (*TRANSIENT_HTTP, NotYet)
+
+
 def registered_workers(api: PlatformClient, worker_type: str | None = None) -> list[dict[str, Any]]:
     reply = api.workers(worker_type=worker_type)
+    if reply.status >= 500:
+        raise NotYet(f"the worker list answered {reply.brief()}")
     if reply.status != 200 or not isinstance(reply.body, list):
         raise AssertionError(f"the worker list did not come back as a list: {reply.brief()}")
     return reply.body
+
+
+def registered_worker(api: PlatformClient, worker_type: str) -> dict[str, Any]:
+    """The first registered worker of the type, whatever its status."""
+    workers = registered_workers(api, worker_type)
+    if not workers:
+        raise AssertionError(f"no {worker_type} worker is registered")
+    return workers[0]
+
+
+def wait_for_health_poll(api: PlatformClient, canary: Canary, worker_id: str, *,
+                         timeout: float) -> dict[str, Any]:
+    """The backend has polled the worker's health at least once since it registered."""
+
+    def check() -> Observation[dict[str, Any] | None]:
+        reply = api.worker(worker_id)
+        if reply.status >= 500:
+            raise NotYet(reply.brief())
+        body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+        polled = bool(body and body.get("last_health_check"))
+        return Observation(polled, body, f"{reply.brief(200)}")
+
+    found = wait_until(check, timeout=timeout, transient=TRANSIENT,
+                       what=f"the backend polling {worker_id}'s health",
+                       evidence=lambda: canary.evidence(["backend"]))
+    assert found is not None
+    return found
 
 
 def wait_for_available_worker(api: PlatformClient, canary: Canary, worker_type: str, *,
@@ -68,10 +107,10 @@ def wait_for_available_worker(api: PlatformClient, canary: Canary, worker_type: 
         return Observation(bool(available), available[0] if available else None,
                            f"{len(of_type)} {worker_type} worker(s); registered: {seen}")
 
-    service = {"training": "training-worker", "backtesting": "backtest-worker"}.get(worker_type)
+    service = WORKER_SERVICES.get(worker_type)
     found = wait_until(check, timeout=timeout,
                        what=f"an available {worker_type} worker in the registry",
-                       transient=TRANSIENT_HTTP,
+                       transient=TRANSIENT,
                        evidence=lambda: canary.evidence([s for s in ("backend", service) if s]))
     assert found is not None
     return found

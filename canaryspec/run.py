@@ -25,6 +25,7 @@ from canaryspec.images import (
 from canaryspec.jobs import StartedJob
 from canaryspec.migrations import upgrade_to_head
 from canaryspec.readiness import (
+    WORKER_SERVICES,
     wait_for_available_worker,
     wait_for_backend_answering,
     wait_for_service_healthy,
@@ -32,8 +33,6 @@ from canaryspec.readiness import (
 from canaryspec.reporting import PhaseClock
 from canaryspec.run_record import ImageRecord, RunRecord, describe_environment
 from canaryspec.settings import IMAGE_ROLES, Settings
-
-WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worker"}
 
 
 @dataclass
@@ -114,6 +113,17 @@ class Run:
             wait_for_backend_answering(api, canary, timeout=timeout)
         return CanaryHandle(canary, api)
 
+    def restart_service(self, handle: CanaryHandle, service: str) -> None:
+        """Restart one service and wait until it is healthy (and the backend answers) again."""
+        handle.canary.restart(service)
+        if service == "backend":
+            # Engine-chosen host ports are chosen again on a restart: follow the backend.
+            handle.api.close()
+            handle.api = PlatformClient(handle.canary.url("backend", 8000))
+        wait_for_service_healthy(handle.canary, service, timeout=self.settings.ready_timeout_s)
+        wait_for_backend_answering(handle.api, handle.canary,
+                                   timeout=self.settings.ready_timeout_s)
+
     def shared_canary(self) -> CanaryHandle:
         """The run's canary: every service up, schema migrated (as the seed), workers ready."""
         if self._shared_failure is not None:
@@ -167,6 +177,9 @@ class Run:
         except Exception:  # the engine may be the very thing that went away
             engine = "unreachable"
         self.record.environment = describe_environment(engine, self.compose)
+        self.record.environment["ports"] = (
+            "canonical (backend 18000, workers 15003/15004, db 15432)"
+            if self.settings.canonical_ports else "engine-chosen, on 127.0.0.1")
         self.record.write(self.settings.reports_dir)
 
 

@@ -37,21 +37,25 @@ BACKEND_HEALTH = Evidence("workers", "The backend is healthy")
 REGISTERS = Evidence("workers", "A <worker type> worker registers on start-up")
 REACHES = Evidence("workers", "The backend reaches the <worker type> worker over the canary "
                               "network")
-TRAINING = [Evidence("training", "A training run completes and leaves a model"),
+TRAINING = [Evidence("training", "A training run is accepted"),
+            Evidence("training", "A training run completes with its metrics"),
+            Evidence("training", "A completed training leaves its model in the shared models "
+                                 "volume"),
             Evidence("training", "A training run shows its progress"),
             Evidence("training", "A running training can be cancelled"),
             Evidence("training", "A training of an unknown strategy is rejected")]
 BACKTEST = [Evidence("backtest", "A backtest with a trained model reports sane metrics"),
             Evidence("backtest", "A backtest without a trained model fails clearly"),
             Evidence("backtest", "A finished backtest is listed with its type and status")]
-DISPATCH = Evidence("dispatch", "A <job> runs on a <worker type> worker")
+DISPATCH = [Evidence("dispatch", "A training runs on a training worker"),
+            Evidence("dispatch", "A backtest runs on a backtesting worker")]
 NO_TORCH = [Evidence("images", "The backend image does not contain torch"),
             Evidence("images", "The backend web application loads without torch")]
 HAS_TORCH = Evidence("images", "The CPU worker image runs torch without CUDA")
 SMALLER = Evidence("images", "Splitting the monolith makes every image smaller")
 
 # Every Evidence the summary cites (a unit test checks each names a real scenario).
-ALL_EVIDENCE = [BACKEND_HEALTH, REGISTERS, REACHES, *TRAINING, *BACKTEST, DISPATCH, *NO_TORCH,
+ALL_EVIDENCE = [BACKEND_HEALTH, REGISTERS, REACHES, *TRAINING, *BACKTEST, *DISPATCH, *NO_TORCH,
                 HAS_TORCH, SMALLER]
 
 
@@ -128,11 +132,12 @@ def seed_tables(record: RunRecord) -> list[str]:
     registered, reg_found = verdict(record, [REGISTERS])
     worker_names = sorted({s.name.split(" worker", 1)[0].removeprefix("A ")
                            for s in reg_found if s.status == "passed"})
-    dispatch, dispatch_found = verdict(record, [DISPATCH])
+    dispatch, dispatch_found = verdict(record, DISPATCH)
     backtest, backtest_found = verdict(record, BACKTEST)
     out += _table(["Test", "Result", "Notes"], [
         ["API Health Check", health, _failed_note(health_found) or
-         "backend answered on an engine-chosen port of its own canary"],
+         f"backend answered on its canary's own port "
+         f"({record.environment.get('ports', 'ports not recorded')})"],
         ["Worker Registration", registered, _failed_note(reg_found) or
          f"{len(worker_names)} workers ({' + '.join(worker_names) or 'none'})"],
         ["Backend→Worker Dispatch", dispatch, _failed_note(dispatch_found) or
@@ -145,7 +150,7 @@ def seed_tables(record: RunRecord) -> list[str]:
     out += ["### Container optimisation validated", ""]
     no_torch, no_torch_found = verdict(record, NO_TORCH)
     has_torch, has_torch_found = verdict(record, [HAS_TORCH])
-    talks, talks_found = verdict(record, [REACHES, DISPATCH])
+    talks, talks_found = verdict(record, [REACHES, *DISPATCH])
     smaller, smaller_found = verdict(record, [SMALLER])
     out += _table(["Validation", "Result"], [
         ["Backend has NO torch", f"{no_torch} {_size(record, 'backend')} image, torch: "

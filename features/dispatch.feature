@@ -7,17 +7,18 @@ Feature: Dispatch from the backend to the workers
   Background:
     Given the canary is running
 
-  @training @backtest
-  Scenario Outline: A <job> runs on a <worker type> worker
-    Given a trained model for "v3_minimal"
-    When a <job> of "v3_minimal" is started
-    And the <job> completes within 60 seconds
-    Then the operation records a "<worker type>" worker as the one that ran it
+  @training
+  Scenario: A training runs on a training worker
+    When a training of "v3_minimal" is started
+    And the training completes within 60 seconds
+    Then the operation records a "training" worker as the one that ran it
 
-    Examples: Jobs
-      | job      | worker type |
-      | training | training    |
-      | backtest | backtesting |
+  @backtest
+  Scenario: A backtest runs on a backtesting worker
+    Given a trained model for "v3_minimal"
+    When a backtest of "v3_minimal" is started
+    And the backtest completes within 30 seconds
+    Then the operation records a "backtesting" worker as the one that ran it
 
   @training
   Scenario: A second training is refused while the only training worker is busy
@@ -32,16 +33,20 @@ Feature: Dispatch from the backend to the workers
     Then it is refused, saying "<it says>"
     And no operation is recorded
 
-    Examples: Bad input
+    Examples: Bad input the contract defines
       | problem                           | it says              |
-      | an unknown strategy               | v3_minimal           |
+      | an unknown strategy               | neuro_mean_reversion |
       | an empty list of symbols          | symbols              |
       | an empty list of timeframes       | timeframes           |
+      | a backtest without an end date    | end_date             |
+      | malformed JSON                    | JSON                 |
+
+    @use.with_profile=tradelab
+    Examples: Bad input the reference platform also refuses up front
+      | problem                           | it says              |
       | an unreadable start date          | start_date           |
       | an end date before its start date | must be before       |
       | a symbol that has no market data  | No market data       |
-      | a backtest without an end date    | end_date             |
-      | malformed JSON                    | JSON                 |
 
   @faults
   Scenario: An unknown operation is not found
@@ -53,4 +58,4 @@ Feature: Dispatch from the backend to the workers
     Given a completed backtest of "v3_minimal"
     When the finished operation is cancelled
     Then the platform refuses, saying it is already finished
-    And no new operation is recorded
+    And the operation is recorded as "completed"

@@ -18,6 +18,10 @@ Feature: Split images
     And it reports its torch version
     And CUDA is not available in it
 
+  Scenario: The CPU worker image leaves the migrations to the backend
+    Given the "CPU worker" image
+    Then it cannot import "alembic"
+
   Scenario: The backend image carries the database migrations
     Given the "backend" image
     Then it can import "alembic"

@@ -7,7 +7,8 @@ Feature: Database migrations
   Background:
     Given a canary with a fresh, unmigrated database
 
-  Scenario: A fresh database is behind the head revision
+  Scenario: Starting the backend leaves the schema to the migrations
+    When the backend is restarted
     Then the database schema is not at the head revision
 
   @use.with_profile=tradelab

@@ -7,12 +7,19 @@ Feature: Model training
   Background:
     Given the canary is running
 
-  Scenario: A training run completes and leaves a model
+  Scenario: A training run is accepted
     When a training of "v3_minimal" is started
     Then the training is accepted with an operation id
+
+  Scenario: A training run completes with its metrics
+    When a training of "v3_minimal" is started
     And the training completes within 60 seconds
-    And its results include training and test metrics
-    And the trained model is in the models volume
+    Then its results include training and test metrics
+
+  Scenario: A completed training leaves its model in the shared models volume
+    When a training of "v3_minimal" is started
+    And the training completes within 60 seconds
+    Then the trained model is in the models volume
 
   @slow
   Scenario: A training run shows its progress
@@ -28,5 +35,17 @@ Feature: Model training
   Scenario: A training of an unknown strategy is rejected
     When a training of "neuro_mean_reversion" is started
     Then the request is refused because the strategy is unknown
-    And the refusal lists the valid strategies
     And no operation is recorded
+
+  @use.with_profile=tradelab
+  Scenario: The refusal of an unknown strategy names the valid ones
+    When a training of "neuro_mean_reversion" is started
+    Then the refusal lists the valid strategies
+
+  @faults @slow
+  Scenario: A training worker stopped mid-run cancels its training and keeps a checkpoint
+    Given a long training of "v3_multi_symbol" is running
+    When the "training" worker is restarted
+    Then the operation is recorded as "cancelled"
+    And a checkpoint of the operation is recorded
+    And a "training" worker is registered again under a new identity within 60 s

@@ -13,6 +13,7 @@ from hamcrest import (
     has_item,
     has_key,
     is_in,
+    matches_regexp,
     not_none,
 )
 
@@ -73,21 +74,29 @@ def step_trained_model(context, strategy):
     context.run.trained_models[strategy] = final["result_summary"]["model_path"]
 
 
+def _backtest_request(context, strategy, **overrides):
+    # Name the model this run trained: the real platform has no "latest model" default.
+    model = context.run.trained_models.get(strategy)
+    return jobs.backtest_request(strategy, **({"model_path": model} if model else {}),
+                                 **overrides)
+
+
 @when('a backtest of "{strategy}" is started')
 def step_start_backtest(context, strategy):
-    _start(context, "backtest", jobs.backtest_request(strategy))
+    _start(context, "backtest", _backtest_request(context, strategy))
 
 
 @when('a backtest of "{strategy}" is started with a model that does not exist')
 def step_start_backtest_without_model(context, strategy):
     context.missing_model = f"/mnt/ktrdr_data/models/{strategy}/never-trained.pt"
-    _start(context, "backtest", jobs.backtest_request(strategy, model_path=context.missing_model))
+    _start(context, "backtest", jobs.backtest_request(strategy,
+                                                      model_path=context.missing_model))
 
 
 @given('a completed backtest of "{strategy}"')
 def step_completed_backtest(context, strategy):
     step_trained_model(context, strategy)
-    _start(context, "backtest", jobs.backtest_request(strategy))
+    _start(context, "backtest", _backtest_request(context, strategy))
     _finish(context, {"completed"}, 30)
 
 
@@ -127,7 +136,9 @@ def step_cancel_finished(context):
 @then("the training is accepted with an operation id")
 def step_accepted(context):
     assert_that(context.job.reply.status, equal_to(200), context.job.reply.brief())
-    assert_that(context.job.operation_id, contains_string("training"))
+    # The contract's form: op_training_<YYYYMMDD_HHMMSS>_<8 hex>.
+    assert_that(context.job.operation_id, matches_regexp(r"^op_training_\d{8}_\d{6}_[0-9a-f]{8}$"),
+                f"not a training operation id: {context.job.reply.brief()}")
 
 
 @then("the {job} completes within {seconds:d} seconds")
@@ -159,9 +170,9 @@ def step_progress_rises(context):
     context.run.record_job(context.job)
     attach_json("progress samples", [s.__dict__ for s in samples])
     running = [s for s in samples if s.status == "running" and 0 < s.percentage < 100]
-    assert_that(len(running), greater_than(1),
-                f"fewer than two distinct in-between progress readings: {samples}")
     percentages = [s.percentage for s in running]
+    assert_that(len(set(percentages)), greater_than(1),
+                f"fewer than two different in-between percentages while running: {samples}")
     assert_that(percentages, equal_to(sorted(percentages)), f"progress went backwards: {samples}")
     assert_that(all(s.current_step for s in running), equal_to(True),
                 f"a running reading names no current step: {samples}")
@@ -185,7 +196,9 @@ def step_worker_free_again(context, worker_type, seconds):
 def step_refused_unknown_strategy(context):
     reply = context.job.reply
     assert_that(reply.status, equal_to(400), f"unknown strategy: {reply.brief()}")
-    assert_that(json.dumps(reply.body), contains_string("neuro_mean_reversion"), reply.brief())
+    strategy = context.job.request["strategy_name"]
+    assert_that(json.dumps(reply.body), contains_string(strategy),
+                f"the refusal does not name {strategy}: {reply.brief()}")
 
 
 @then("the refusal lists the valid strategies")
@@ -230,6 +243,11 @@ def step_ran_on_type(context, worker_type):
                 f"{context.job.job} ran on {worker_id}, a {types[worker_id]} worker")
 
 
+@then("a checkpoint of the operation is recorded")
+def step_checkpoint_recorded(context):
+    jobs.wait_for_checkpoint(context.canary.canary, context.job.operation_id, timeout=15)
+
+
 @then("the backtest fails with an error naming the missing model")
 def step_backtest_fails_clearly(context):
     final = jobs.finish(_api(context), context.canary.canary, context.job, {"failed"},
@@ -241,7 +259,10 @@ def step_backtest_fails_clearly(context):
 
 @then("its metrics are within these bounds")
 def step_metrics_in_bounds(context):
-    metrics = (context.job.final["result_summary"] or {}).get("metrics", {})
+    # Read through the results endpoint: what a client of the platform gets.
+    reply = _api(context).operation_results(context.job.operation_id)
+    assert_that(reply.status, equal_to(200), f"backtest results: {reply.brief()}")
+    metrics = ((reply.body or {}).get("results") or {}).get("metrics", {})
     attach_json("backtest metrics", metrics)
 
     def number(cell):

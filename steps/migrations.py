@@ -15,6 +15,12 @@ def step_apply_migrations(context):
     context.schema_before = migrations.schema_snapshot(context.canary.canary)
 
 
+@when("the backend is restarted")
+def step_restart_backend(context):
+    # The contract: migrations are never run by the backend, not even at start-up.
+    context.run.restart_service(context.canary, "backend")
+
+
 @when("the migrations are applied again")
 def step_apply_migrations_again(context):
     context.upgrade_log = migrations.upgrade_to_head(context.canary.canary)

@@ -1,7 +1,7 @@
 """Steps about the backend's health and its worker registry."""
 
 from behave import then, when
-from hamcrest import assert_that, equal_to, has_entries
+from hamcrest import assert_that, equal_to, has_entries, matches_regexp
 
 from canaryspec import readiness
 from canaryspec.run import worker_service
@@ -22,6 +22,12 @@ def step_backend_healthy(context):
 def step_worker_available(context, worker_type):
     context.worker = readiness.wait_for_available_worker(
         context.canary.api, context.canary.canary, worker_type, timeout=10)
+    expected_host = worker_service(worker_type)
+    assert_that(context.worker["endpoint_url"], matches_regexp(rf"^http://{expected_host}:\d+$"),
+                f"the {worker_type} worker registered an address the backend cannot use: "
+                f"{context.worker}")
+    readiness.wait_for_health_poll(context.canary.api, context.canary.canary,
+                                   context.worker["worker_id"], timeout=30)
 
 
 @then('the "{worker_type}" worker\'s health endpoint answers from the backend\'s network')
@@ -35,9 +41,9 @@ def step_worker_reachable(context, worker_type):
 
 @when('the "{worker_type}" worker is restarted')
 def step_restart_worker(context, worker_type):
-    context.worker = readiness.wait_for_available_worker(
-        context.canary.api, context.canary.canary, worker_type, timeout=10)
-    context.canary.canary.restart(worker_service(worker_type))
+    # Busy or not: a restart in the middle of a job is a case of its own.
+    context.worker = readiness.registered_worker(context.canary.api, worker_type)
+    context.run.restart_service(context.canary, worker_service(worker_type))
 
 
 @then('a "{worker_type}" worker is registered again under a new identity within {seconds:d} s')

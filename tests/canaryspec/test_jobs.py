@@ -1,5 +1,5 @@
 from canaryspec.api import Reply, operation_id_of
-from canaryspec.jobs import BAD_REQUESTS, metric_bounds_problems
+from canaryspec.jobs import BAD_REQUESTS, metric_bounds_problems, send_bad_request
 
 
 def test_operation_id_comes_from_task_id_or_operation_id():
@@ -18,5 +18,24 @@ def test_metric_bounds_name_each_problem():
                         "sharpe_ratio is missing or not a number (None)"]
 
 
-def test_every_bad_request_expects_a_client_error():
-    assert all(400 <= case.status < 500 for case in BAD_REQUESTS.values())
+class _RecordingClient:
+    def __init__(self):
+        self.calls = []
+
+    def start_training(self, body):
+        self.calls.append(("training", body))
+
+    def start_backtest(self, body):
+        self.calls.append(("backtest", body))
+
+    def send_raw(self, method, path, content):
+        self.calls.append((path, content))
+
+
+def test_bad_requests_go_to_their_job_route_as_written():
+    client = _RecordingClient()
+    for case in BAD_REQUESTS.values():
+        send_bad_request(client, case)
+    assert ("backtest", BAD_REQUESTS["a backtest without an end date"].body) in client.calls
+    assert ("/api/v1/trainings/start", BAD_REQUESTS["malformed JSON"].body) in client.calls
+    assert len(client.calls) == len(BAD_REQUESTS)

@@ -139,3 +139,28 @@ def test_market_data_is_deterministic(tmp_path):
     first = marketdata.write_series(tmp_path, "EURUSD", "1d").read_bytes()
     again = marketdata.write_series(tmp_path, "EURUSD", "1d").read_bytes()
     assert first == again and first.count(b"\n") > 700
+
+
+def test_seeding_writes_data_and_the_shipped_strategies(tmp_path):
+    from tradelab.seed import seed_storage
+
+    written = {p.relative_to(tmp_path).as_posix() for p in seed_storage(tmp_path)}
+    assert {"data/EURUSD_1h.csv", "data/AAPL_1d.csv", "strategies/v3_minimal.yaml",
+            "strategies/v3_multi_symbol.yaml"} <= written
+
+
+def test_a_cancelled_report_with_a_checkpoint_keeps_it(app):
+    from tradelab.db.models import OperationCheckpoint
+
+    _register(app)
+    client = TestClient(app)
+    task_id = client.post("/api/v1/trainings/start",
+                          json={"strategy_name": "v3_minimal"}).json()["task_id"]
+    client.delete(f"/api/v1/operations/{task_id}")
+    report = {"worker_id": "training-worker-1", "status": "cancelled",
+              "checkpoint": {"steps_completed": 3, "steps_total": 40}}
+    assert client.post(f"/api/v1/operations/{task_id}/report", json=report).status_code == 200
+    with Session(app.state.engine) as session:
+        states = session.scalars(select(OperationCheckpoint.state)).all()
+    assert states == [{"steps_completed": 3, "steps_total": 40}]
+    assert app.state.registry.get("training-worker-1").status == "available"

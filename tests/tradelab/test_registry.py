@@ -55,3 +55,24 @@ def test_list_filters_by_type_and_status():
     registry.register(Worker("backtesting-worker-1", WorkerType.BACKTESTING, "http://b:5003"))
     assert [w.worker_id for w in registry.list(WorkerType.BACKTESTING)] == ["backtesting-worker-1"]
     assert registry.list(status=WorkerStatus.BUSY) == []
+
+
+def test_an_idle_poll_right_after_a_dispatch_does_not_free_the_worker():
+    registry = WorkerRegistry(dispatch_grace_s=60)
+    registry.register(_worker())
+    registry.assign("training-worker-1", "op_1")
+    # The poll went out after the dispatch, before the job reached the worker.
+    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"},
+                           polled_at=registry.get("training-worker-1").last_dispatched_at + 1)
+    assert registry.get("training-worker-1").status == WorkerStatus.BUSY
+    registry.release("training-worker-1", "op_1")
+    assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
+
+
+def test_a_report_that_never_comes_is_covered_by_the_grace():
+    registry = WorkerRegistry(dispatch_grace_s=0)
+    registry.register(_worker())
+    registry.assign("training-worker-1", "op_1")
+    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"},
+                           polled_at=registry.get("training-worker-1").last_dispatched_at + 1)
+    assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from tradelab import __version__
 from tradelab.backend.registry import WorkerRegistry, poll_workers_forever
-from tradelab.backend.routes import health, jobs, operations, workers
+from tradelab.backend.routes import health, jobs, operations, strategies, workers
 from tradelab.db.session import engine_for
 from tradelab.settings import BackendSettings, backend_settings
 
@@ -53,7 +53,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
             "error": {"code": "VALIDATION_ERROR", "message": "Request validation failed",
                       "details": details}})
 
-    for module in (health, workers, jobs, operations):
+    for module in (health, workers, jobs, operations, strategies):
         app.include_router(module.router, prefix="/api/v1")
     return app
 

@@ -28,7 +28,11 @@ class NoWorkerAvailable(LookupError):
 
 
 class DispatchFailed(RuntimeError):
-    """The chosen worker did not accept the job."""
+    """The chosen worker did not accept the job (`worker_busy`: it said it has one already)."""
+
+    def __init__(self, message: str, *, worker_busy: bool = False):
+        super().__init__(message)
+        self.worker_busy = worker_busy
 
 
 def choose_worker(registry: WorkerRegistry, worker_type: WorkerType) -> Worker:
@@ -53,7 +57,8 @@ async def send_job(client: httpx.AsyncClient, worker: Worker, path: str,
                              f"unreachable: {exc}") from exc
     if response.status_code != 200:
         raise DispatchFailed(f"worker {worker.worker_id} refused the job: "
-                             f"{response.status_code} {response.text[:300]}")
+                             f"{response.status_code} {response.text[:300]}",
+                             worker_busy=response.status_code == 503)
     return response.json()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tradelab.db.models import Operation
+from tradelab.db.models import Operation, OperationCheckpoint
 
 
 class OperationStatus(StrEnum):
@@ -182,3 +182,12 @@ def cancel_operation(engine: Engine, operation_id: str) -> dict[str, Any]:
         op.completed_at = now()
         op.current_step = "cancelled"
         return operation_body(op)
+
+
+def save_checkpoint(engine: Engine, operation_id: str, state: dict[str, Any]) -> None:
+    """Keep where an interrupted operation got to (the operation_checkpoints table)."""
+    with Session(engine) as session, session.begin():
+        if session.get(Operation, operation_id) is None:
+            raise OperationNotFound(operation_id)
+        session.add(OperationCheckpoint(operation_id=operation_id, created_at=now(),
+                                        state=state))

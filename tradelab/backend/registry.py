@@ -66,8 +66,10 @@ class Worker:
 class WorkerRegistry:
     """Registered workers by id; one entry per endpoint URL."""
 
-    def __init__(self, *, failures_before_unavailable: int = 3, removal_after_s: float = 300.0):
+    def __init__(self, *, failures_before_unavailable: int = 3, removal_after_s: float = 300.0,
+                 dispatch_grace_s: float = 15.0):
         self._workers: dict[str, Worker] = {}
+        self._dispatch_grace_s = dispatch_grace_s
         self._failures_before_unavailable = failures_before_unavailable
         self._removal_after_s = removal_after_s
 
@@ -128,6 +130,12 @@ class WorkerRegistry:
             worker.health_check_failures = 0
             worker.last_healthy_at = now
             if polled_at is not None and polled_at < worker.last_dispatched_at:
+                return
+            idle = body.get("worker_status") != "busy"
+            if idle and worker.current_operation_id is not None and \
+                    time.monotonic() - worker.last_dispatched_at < self._dispatch_grace_s:
+                # Just dispatched: the job may not have reached the worker yet. Its own report
+                # frees it (release); the grace only covers a report that never comes.
                 return
             busy = body.get("worker_status") == "busy"
             worker.current_operation_id = body.get("current_operation") if busy else None

@@ -16,6 +16,7 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, connect_args={"connect_timeout": 3})
 
 
+@lru_cache
 def head_revision() -> str:
     """The newest Alembic revision this build ships."""
     from alembic.config import Config

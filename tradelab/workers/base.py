@@ -8,7 +8,7 @@ import logging
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -104,8 +104,10 @@ async def keep_registered(state: WorkerState, settings: WorkerSettings) -> None:
                 state.last_polled = time.monotonic()
 
 
-def create_worker_app(state: WorkerState, settings: WorkerSettings) -> FastAPI:
-    """The worker's HTTP face; job routes are added by each worker type."""
+def create_worker_app(state: WorkerState, settings: WorkerSettings,
+                      on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """The worker's HTTP face; job routes are added by each worker type. `on_shutdown` runs
+    when the process is asked to stop (SIGTERM), before it stops re-registering."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -113,6 +115,8 @@ def create_worker_app(state: WorkerState, settings: WorkerSettings) -> FastAPI:
         try:
             yield
         finally:
+            if on_shutdown is not None:
+                await asyncio.to_thread(on_shutdown)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

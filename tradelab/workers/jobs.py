@@ -43,6 +43,8 @@ class JobRun:
     result_summary: dict[str, Any] | None = None
     error_message: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    shutting_down: bool = False
+    checkpoint: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         return {"operation_id": self.operation_id, "status": self.status,
@@ -65,6 +67,7 @@ class JobSlot:
         self._settings = settings
         self._lock = threading.Lock()
         self.runs: dict[str, JobRun] = {}
+        self._threads: list[threading.Thread] = []
         self._http = httpx.Client(timeout=5.0)
 
     def start(self, operation_id: str, job: Job, payload: dict[str, Any]) -> JobRun:
@@ -75,9 +78,20 @@ class JobSlot:
             run = JobRun(operation_id)
             self.runs[operation_id] = run
             self._state.current_operation = operation_id
-        threading.Thread(target=self._execute, args=(run, job, payload), daemon=True,
-                         name=f"job-{operation_id}").start()
+        thread = threading.Thread(target=self._execute, args=(run, job, payload), daemon=True,
+                                  name=f"job-{operation_id}")
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
         return run
+
+    def shutdown(self, timeout_s: float = 20.0) -> None:
+        """The process is stopping: cancel the running job, let it checkpoint and report."""
+        for run in list(self.runs.values()):
+            if run.status == "running":
+                run.shutting_down = True
+                run.cancel.set()
+        for thread in list(self._threads):
+            thread.join(timeout_s)
 
     def cancel(self, operation_id: str) -> JobRun:
         run = self.runs.get(operation_id)
@@ -104,9 +118,15 @@ class JobSlot:
             run.progress = Progress(100.0, "completed", run.progress.steps_total,
                                     run.progress.steps_total)
         except Cancelled as exc:
-            run.status, run.error_message = "cancelled", str(exc)
+            run.status = "cancelled"
+            run.error_message = f"worker shutting down: {exc}" if run.shutting_down else str(exc)
             run.progress = Progress(run.progress.percentage, "cancelled",
                                     run.progress.steps_completed, run.progress.steps_total)
+            # Where it got to, so a later run could resume (the contract's checkpoint).
+            run.checkpoint = {"steps_completed": run.progress.steps_completed,
+                              "steps_total": run.progress.steps_total,
+                              "percentage": run.progress.percentage,
+                              "reason": run.error_message}
         except Exception as exc:  # the job's failure is the operation's, reported in words
             log.exception("operation %s failed", run.operation_id)
             run.status, run.error_message = "failed", f"{type(exc).__name__}: {exc}"
@@ -123,7 +143,8 @@ class JobSlot:
                 "percentage": run.progress.percentage, "current_step": run.progress.current_step,
                 "steps_completed": run.progress.steps_completed,
                 "steps_total": run.progress.steps_total,
-                "result_summary": run.result_summary, "error_message": run.error_message}
+                "result_summary": run.result_summary, "error_message": run.error_message,
+                "checkpoint": run.checkpoint}
         url = f"{self._settings.api_url}/api/v1/operations/{run.operation_id}/report"
         # The final report must arrive (it frees this worker on the backend): retry it briefly.
         attempts = 10 if final else 1
@@ -142,8 +163,8 @@ def create_job_worker_app(worker_type: str, settings: WorkerSettings, start_path
                           request_model: type[BaseModel], job: Job) -> FastAPI:
     """A worker that takes one kind of job at `start_path` and runs it in its job slot."""
     state = new_worker_state(worker_type, settings, torch_facts())
-    app = create_worker_app(state, settings)
     slot = JobSlot(state, settings)
+    app = create_worker_app(state, settings, on_shutdown=slot.shutdown)
     add_operation_routes(app, slot)
 
     async def start_job(body: BaseModel) -> dict[str, Any]:

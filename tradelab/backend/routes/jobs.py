@@ -121,7 +121,8 @@ async def _dispatch(request: Request, worker_type: WorkerType, operation_id: str
         async with httpx.AsyncClient(timeout=10.0) as client:
             await send_job(client, worker, path, {"task_id": operation_id, **payload})
     except DispatchFailed as exc:
-        app.state.registry.release(worker.worker_id, operation_id)
+        if not exc.worker_busy:  # a busy worker stays busy until its own job ends
+            app.state.registry.release(worker.worker_id, operation_id)
         await run_in_threadpool(operations.update_operation, app.state.engine, operation_id,
                                 status=operations.OperationStatus.FAILED, error_message=str(exc))
         raise HTTPException(status_code=502, detail=str(exc)) from None

@@ -1,4 +1,4 @@
-"""Operations: read, list, cancel, results; workers report progress here; strategies."""
+"""Operations: read, list, cancel, results; workers report progress here."""
 
 from __future__ import annotations
 
@@ -17,12 +17,6 @@ from tradelab.backend.operations import (
     OperationFinished,
     OperationNotFound,
     OperationStatus,
-)
-from tradelab.strategy_files import (
-    default_symbols,
-    default_timeframes,
-    load_strategy,
-    strategy_names,
 )
 
 router = APIRouter(tags=["operations"])
@@ -88,6 +82,7 @@ class WorkerReport(BaseModel):
     steps_total: int | None = None
     result_summary: dict[str, Any] | None = None
     error_message: str | None = None
+    checkpoint: dict[str, Any] | None = None
 
 
 @router.post("/operations/{operation_id}/report")
@@ -98,20 +93,10 @@ async def create_operation_report(operation_id: str, report: WorkerReport,
                        current_step=report.current_step,
                        steps_completed=report.steps_completed, steps_total=report.steps_total,
                        result=report.result_summary, error_message=report.error_message)
+    if report.checkpoint is not None:
+        await _call(operations.save_checkpoint, request.app.state.engine, operation_id,
+                    report.checkpoint)
     if report.status in TERMINAL:
         # Also after a cancel: the operation was already final, but the worker only now is free.
         request.app.state.registry.release(report.worker_id, operation_id)
     return {"success": True, "data": body}
-
-
-@router.get("/strategies")
-async def read_strategies(request: Request) -> dict[str, Any]:
-    """The strategies jobs may name."""
-    directory = request.app.state.settings.strategies_dir
-    listed = []
-    for name in strategy_names(directory):
-        strategy = load_strategy(directory, name)
-        listed.append({"name": name, "description": strategy.get("description", ""),
-                       "symbols": default_symbols(strategy),
-                       "timeframes": default_timeframes(strategy)})
-    return {"success": True, "strategies": listed}

@@ -1,0 +1,29 @@
+"""The strategies jobs may name (the files in STRATEGIES_DIR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from tradelab.strategy_files import (
+    default_symbols,
+    default_timeframes,
+    load_strategy,
+    strategy_names,
+)
+
+router = APIRouter(tags=["strategies"])
+
+
+@router.get("/strategies")
+async def read_strategies(request: Request) -> dict[str, Any]:
+    """The strategies jobs may name."""
+    directory = request.app.state.settings.strategies_dir
+    listed = []
+    for name in strategy_names(directory):
+        strategy = load_strategy(directory, name)
+        listed.append({"name": name, "description": strategy.get("description", ""),
+                       "symbols": default_symbols(strategy),
+                       "timeframes": default_timeframes(strategy)})
+    return {"success": True, "strategies": listed}
