@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 
 from behave.fixture import fixture, use_fixture_by_tag
+from behave.model import Feature, Scenario, Step
+from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
 from canaryspec.canary import check_ports_free
@@ -45,7 +47,7 @@ FIXTURES = {"fixture.canary.own": own_canary}
 # ============================================================================================
 # HOOKS
 # ============================================================================================
-def before_all(context):
+def before_all(context: Context) -> None:
     try:
         context.settings = load_settings(context.config.userdata)
         context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
@@ -62,7 +64,7 @@ def before_all(context):
         context.abort(reason=str(error))
 
 
-def before_feature(context, feature):
+def before_feature(context: Context, feature: Feature) -> None:
     # Announced only when done: behave is mid-line printing the feature's header here.
     context.feature_phase = context.run.clock.phase(f"feature {feature.name}", announce=False)
     context.feature_phase.__enter__()
@@ -70,31 +72,31 @@ def before_feature(context, feature):
         feature.skip(reason=context.active_tags.exclude_reason)
 
 
-def after_feature(context, feature):
+def after_feature(context: Context, feature: Feature) -> None:
     context.feature_phase.__exit__(None, None, None)
     name, seconds = context.run.clock.phases[-1]
     context.run.clock.say(f"{name}: {feature.status.name} in {seconds:.1f} s")
 
 
-def before_tag(context, tag):
+def before_tag(context: Context, tag: str) -> None:
     if tag.startswith("fixture."):
         use_fixture_by_tag(tag, context, FIXTURES)
 
 
-def before_scenario(context, scenario):
+def before_scenario(context: Context, scenario: Scenario) -> None:
     context.jobs = []
     if context.active_tags.should_exclude_with(scenario.effective_tags):
         scenario.skip(reason=context.active_tags.exclude_reason)
 
 
-def after_step(context, step):
+def after_step(context: Context, step: Step) -> None:
     # Attached to the step that made them, so a failed step shows its own requests.
     _attach_http_exchanges(context)
     if step.status == "failed":
         _attach_failure_evidence(context, step)
 
 
-def after_scenario(context, scenario):
+def after_scenario(context: Context, scenario: Scenario) -> None:
     try:
         _settle_jobs(context)
         _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
@@ -103,7 +105,7 @@ def after_scenario(context, scenario):
         context.run.record.scenarios.append(record_scenario(scenario))
 
 
-def after_all(context):
+def after_all(context: Context) -> None:
     failed = [s for s in context.run.record.scenarios if s.status == "failed"] \
         if getattr(context, "run", None) else []
     if failed:

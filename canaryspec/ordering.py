@@ -20,5 +20,5 @@ def run_order(location: object) -> int:
 
 
 class StaticFirstRunner(Runner):
-    def feature_locations(self):
+    def feature_locations(self) -> list:
         return sorted(super().feature_locations(), key=run_order)

@@ -52,3 +52,6 @@ Feature: Split images
     Given the images under test
     Then the "backend" image is smaller than the "CPU worker" image
     And the "CPU worker" image is smaller than the "monolith" image
+
+  Scenario: The CPU worker is about a fifth smaller than the monolith, as the split promised
+    Then the "CPU worker" image is at least 15% smaller than the "monolith" image

@@ -1,9 +1,11 @@
 """Steps about the images themselves (no canary needed)."""
 
 from behave import given, then
+from behave.runner import Context
 from hamcrest import (
     assert_that,
     equal_to,
+    greater_than_or_equal_to,
     is_in,
     is_not,
     less_than,
@@ -21,7 +23,7 @@ def _probe(context, name: str) -> ImageProbe:
 
 
 @given('the "{image}" image')
-def step_the_image(context, image):
+def step_the_image(context: Context, image: str) -> None:
     context.image = _probe(context, image)
     facts = context.image.facts
     attach_json("image facts", {"tag": facts.tag, "id": facts.short_id,
@@ -30,14 +32,14 @@ def step_the_image(context, image):
 
 
 @given("the images under test")
-def step_images_under_test(context):
+def step_images_under_test(context: Context) -> None:
     attach_table("image facts", ["role", "tag", "id", "size MB", "torch", "user"],
                  [[r.role, r.tag, r.image_id, f"{r.size_mb:.0f}", r.torch, r.user]
                   for r in context.run.record.images.values()])
 
 
 @then('it cannot import "{module}"')
-def step_cannot_import(context, module):
+def step_cannot_import(context: Context, module: str) -> None:
     result = context.image.can_import(module)
     assert_that(result.exit_code, is_not(equal_to(0)),
                 f"{context.image.facts.tag} contains {module}: `import {module}` succeeded")
@@ -48,14 +50,14 @@ def step_cannot_import(context, module):
 
 
 @then('it can import "{module}"')
-def step_can_import(context, module):
+def step_can_import(context: Context, module: str) -> None:
     result = context.image.can_import(module)
     assert_that(result.exit_code, equal_to(0),
                 f"`import {module}` failed in {context.image.facts.tag}: {result.output}")
 
 
 @then("its web application imports without torch")
-def step_web_app_imports_without_torch(context):
+def step_web_app_imports_without_torch(context: Context) -> None:
     module = context.settings.profile.backend_app_module
     result = context.image.imports_without(module, "torch")
     assert_that(result.exit_code, equal_to(0),
@@ -63,7 +65,7 @@ def step_web_app_imports_without_torch(context):
 
 
 @then("it reports its torch version")
-def step_reports_torch_version(context):
+def step_reports_torch_version(context: Context) -> None:
     context.torch = context.image.torch_facts()
     attach_json("torch", context.torch)
     context.run.record.images[context.image.facts.role].torch = str(context.torch["version"])
@@ -72,26 +74,26 @@ def step_reports_torch_version(context):
 
 
 @then("CUDA is not available in it")
-def step_no_cuda(context):
+def step_no_cuda(context: Context) -> None:
     assert_that(context.image.torch_facts()["cuda"], equal_to(False),
                 f"{context.image.facts.tag} ships a CUDA torch; the CPU worker must not")
 
 
 @then("CUDA is available in it")
-def step_cuda(context):
+def step_cuda(context: Context) -> None:
     assert_that(context.image.torch_facts()["cuda"], equal_to(True),
                 f"{context.image.facts.tag}: torch sees no GPU")
 
 
 @then('it contains the file "{name}" in its working directory')
-def step_contains_file(context, name):
+def step_contains_file(context: Context, name: str) -> None:
     path = f"{context.image.facts.working_dir.rstrip('/')}/{name}"
     assert_that(context.image.has_file(path), equal_to(True),
                 f"{context.image.facts.tag} has no {path}")
 
 
 @then("it runs as a non-root user")
-def step_non_root(context):
+def step_non_root(context: Context) -> None:
     facts = context.image.facts
     assert_that(facts.user, is_not(is_in({"", "root", "0", "0:0"})),
                 f"{facts.tag} declares no non-root USER")
@@ -100,7 +102,7 @@ def step_non_root(context):
 
 
 @then("its first process is an init")
-def step_init_pid1(context):
+def step_init_pid1(context: Context) -> None:
     pid1 = context.image.pid1()
     assert_that(pid1, is_in(INIT_PROCESSES),
                 f"PID 1 of {context.image.facts.tag} is {pid1!r}, not an init "
@@ -108,13 +110,13 @@ def step_init_pid1(context):
 
 
 @then("it declares a healthcheck")
-def step_healthcheck(context):
+def step_healthcheck(context: Context) -> None:
     assert_that(context.image.facts.healthcheck, not_none(),
                 f"{context.image.facts.tag} declares no HEALTHCHECK")
 
 
 @then("it is within its size budget")
-def step_size_budget(context):
+def step_size_budget(context: Context) -> None:
     facts = context.image.facts
     budget = context.settings.size_budget_mb(facts.role)
     assert_that(facts.size_mb, less_than_or_equal_to(budget),
@@ -122,8 +124,17 @@ def step_size_budget(context):
 
 
 @then('the "{smaller}" image is smaller than the "{larger}" image')
-def step_smaller_than(context, smaller, larger):
+def step_smaller_than(context: Context, smaller: str, larger: str) -> None:
     small, large = context.images[role_of(smaller)], context.images[role_of(larger)]
     assert_that(small.size_mb, less_than(large.size_mb),
                 f"{small.tag} ({small.size_mb:.0f} MB) is not smaller than "
                 f"{large.tag} ({large.size_mb:.0f} MB)")
+
+
+@then('the "{smaller}" image is at least {percent:d}% smaller than the "{larger}" image')
+def step_smaller_by(context: Context, smaller: str, percent: int, larger: str) -> None:
+    small, large = context.images[role_of(smaller)], context.images[role_of(larger)]
+    saved = 100.0 * (1 - small.size_mb / large.size_mb)
+    assert_that(saved, greater_than_or_equal_to(percent),
+                f"{small.tag} ({small.size_mb:.0f} MB) is only {saved:.1f}% smaller than "
+                f"{large.tag} ({large.size_mb:.0f} MB); the split promised {percent}%")

@@ -1,6 +1,7 @@
 """Steps about the backend's health and its worker registry."""
 
 from behave import then, when
+from behave.runner import Context
 from hamcrest import assert_that, equal_to, has_entries, matches_regexp
 
 from canaryspec import readiness
@@ -9,7 +10,7 @@ from canaryspec.waiting import Observation, wait_until
 
 
 @then("the backend reports healthy")
-def step_backend_healthy(context):
+def step_backend_healthy(context: Context) -> None:
     reply = context.canary.api.health()
     assert_that(reply.status, equal_to(200), f"backend health: {reply.brief()}")
     assert_that(reply.body, has_entries(status="ok"), f"backend health: {reply.brief()}")
@@ -19,7 +20,7 @@ def step_backend_healthy(context):
 
 
 @then('a "{worker_type}" worker is registered and available')
-def step_worker_available(context, worker_type):
+def step_worker_available(context: Context, worker_type: str) -> None:
     context.worker = readiness.wait_for_available_worker(
         context.canary.api, context.canary.canary, worker_type, timeout=10)
     expected_host = worker_service(worker_type)
@@ -31,7 +32,7 @@ def step_worker_available(context, worker_type):
 
 
 @then('the "{worker_type}" worker\'s health endpoint answers from the backend\'s network')
-def step_worker_reachable(context, worker_type):
+def step_worker_reachable(context: Context, worker_type: str) -> None:
     worker = readiness.wait_for_available_worker(context.canary.api, context.canary.canary,
                                                  worker_type, timeout=10)
     health = readiness.health_seen_from_backend(context.canary.canary, worker["endpoint_url"])
@@ -40,14 +41,14 @@ def step_worker_reachable(context, worker_type):
 
 
 @when('the "{worker_type}" worker is restarted')
-def step_restart_worker(context, worker_type):
+def step_restart_worker(context: Context, worker_type: str) -> None:
     # Busy or not: a restart in the middle of a job is a case of its own.
     context.worker = readiness.registered_worker(context.canary.api, worker_type)
     context.run.restart_service(context.canary, worker_service(worker_type))
 
 
 @then('a "{worker_type}" worker is registered again under a new identity within {seconds:d} s')
-def step_reregistered(context, worker_type, seconds):
+def step_reregistered(context: Context, worker_type: str, seconds: int) -> None:
     old_id = context.worker["worker_id"]
 
     def check():
@@ -60,6 +61,6 @@ def step_reregistered(context, worker_type, seconds):
 
 
 @then("its old identity is no longer registered")
-def step_old_identity_gone(context):
+def step_old_identity_gone(context: Context) -> None:
     reply = context.canary.api.worker(context.worker["worker_id"])
     assert_that(reply.status, equal_to(404), f"old worker entry still present: {reply.brief()}")
