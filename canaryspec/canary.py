@@ -176,6 +176,22 @@ class Canary:
             raise LookupError(f"service {service} has no container in {self.project}")
         container.restart(timeout=grace_s)
 
+    def kill(self, service: str) -> None:
+        """SIGKILL the service's container (no clean shutdown) and start it again."""
+        container = self.container(service)
+        if container is None:
+            raise LookupError(f"service {service} has no container in {self.project}")
+        container.kill()
+        container.wait(condition="not-running", timeout=30)
+        container.reload()
+        if container.status in {"exited", "dead", "created"}:
+            # A killed container is not restarted by its policy on every engine: start it.
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                if "already" not in str(exc).lower():
+                    raise
+
     def service_names(self) -> list[str]:
         result = self._compose("config", "--services", timeout=60)
         return [s for s in result.stdout.split() if s] if result.returncode == 0 else []

@@ -113,9 +113,13 @@ class Run:
             wait_for_backend_answering(api, canary, timeout=timeout)
         return CanaryHandle(canary, api)
 
-    def restart_service(self, handle: CanaryHandle, service: str) -> None:
-        """Restart one service and wait until it is healthy (and the backend answers) again."""
-        handle.canary.restart(service)
+    def restart_service(self, handle: CanaryHandle, service: str, *, kill: bool = False) -> None:
+        """Restart one service (or kill it, no clean shutdown) and wait until it is healthy
+        (and the backend answers) again."""
+        if kill:
+            handle.canary.kill(service)
+        else:
+            handle.canary.restart(service)
         if service == "backend":
             # Engine-chosen host ports are chosen again on a restart: follow the backend.
             handle.api.close()

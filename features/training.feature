@@ -49,3 +49,10 @@ Feature: Model training
     Then the operation is recorded as "cancelled"
     And a checkpoint of the operation is recorded
     And a "training" worker is registered again under a new identity within 60 s
+
+  @faults @slow
+  Scenario: A training whose worker dies is failed, not left running
+    Given a long training of "v3_multi_symbol" is running
+    When the "training" worker dies
+    Then the operation is recorded as "failed" within 90 seconds
+    And a "training" worker is registered again under a new identity within 60 s

@@ -181,8 +181,13 @@ def step_progress_rises(context: Context) -> None:
 
 @then('the operation is recorded as "{status}"')
 def step_operation_status(context: Context, status: str) -> None:
+    step_operation_status_within(context, status, 15)
+
+
+@then('the operation is recorded as "{status}" within {seconds:d} seconds')
+def step_operation_status_within(context: Context, status: str, seconds: int) -> None:
     final = jobs.wait_for_operation(_api(context), context.canary.canary,
-                                    context.job.operation_id, {status}, timeout=15,
+                                    context.job.operation_id, {status}, timeout=seconds,
                                     worker_type=jobs.WORKER_OF[context.job.job])
     attach_json("operation", final)
 

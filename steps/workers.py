@@ -47,6 +47,12 @@ def step_restart_worker(context: Context, worker_type: str) -> None:
     context.run.restart_service(context.canary, worker_service(worker_type))
 
 
+@when('the "{worker_type}" worker dies')
+def step_worker_dies(context: Context, worker_type: str) -> None:
+    context.worker = readiness.registered_worker(context.canary.api, worker_type)
+    context.run.restart_service(context.canary, worker_service(worker_type), kill=True)
+
+
 @then('a "{worker_type}" worker is registered again under a new identity within {seconds:d} s')
 def step_reregistered(context: Context, worker_type: str, seconds: int) -> None:
     old_id = context.worker["worker_id"]

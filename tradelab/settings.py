@@ -50,6 +50,10 @@ class BackendSettings(StorageSettings):
     worker_removal_after_s: float = Field(
         default=300.0, gt=0, validation_alias=_env("WORKER_REMOVAL_AFTER")
     )
+    # The contract: an active operation no worker claims is failed after this long.
+    unclaimed_operation_timeout_s: float = Field(
+        default=60.0, gt=0, validation_alias=_env("UNCLAIMED_OPERATION_TIMEOUT")
+    )
 
     @property
     def database_url(self) -> str:

@@ -76,3 +76,19 @@ def test_a_report_that_never_comes_is_covered_by_the_grace():
     registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"},
                            polled_at=registry.get("training-worker-1").last_dispatched_at + 1)
     assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
+
+
+def test_an_operation_no_worker_claims_is_overdue_after_the_timeout():
+    from tradelab.backend.sweeper import UnclaimedOperations
+
+    now = [0.0]
+    registry = WorkerRegistry()
+    registry.register(_worker())
+    registry.assign("training-worker-1", "op_claimed")
+    sweeper = UnclaimedOperations(fail_after_s=60, clock=lambda: now[0])
+    active = {"op_claimed": "training-worker-1", "op_orphan": "training-worker-gone"}
+    assert sweeper.overdue(active, registry) == []
+    now[0] = 59.0
+    assert sweeper.overdue(active, registry) == []
+    now[0] = 60.0
+    assert sweeper.overdue(active, registry) == ["op_orphan"]

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from tradelab import __version__
 from tradelab.backend.registry import WorkerRegistry, poll_workers_forever
 from tradelab.backend.routes import health, jobs, operations, strategies, workers
+from tradelab.backend.sweeper import fail_unclaimed_forever
 from tradelab.db.session import engine_for
 from tradelab.settings import BackendSettings, backend_settings
 
@@ -23,16 +24,24 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        poller = asyncio.create_task(poll_workers_forever(
-            app.state.registry, interval_s=settings.worker_health_interval_s,
-            timeout_s=settings.worker_health_timeout_s))
+        tasks = [
+            asyncio.create_task(poll_workers_forever(
+                app.state.registry, interval_s=settings.worker_health_interval_s,
+                timeout_s=settings.worker_health_timeout_s)),
+            asyncio.create_task(fail_unclaimed_forever(
+                app.state.engine, app.state.registry,
+                interval_s=settings.worker_health_interval_s,
+                fail_after_s=settings.unclaimed_operation_timeout_s)),
+        ]
         try:
             yield
         finally:
             app.state.shutting_down = True
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(title="tradelab", version=__version__, lifespan=lifespan)
     app.state.settings = settings
