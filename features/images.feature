@@ -18,6 +18,11 @@ Feature: Split images
     And it reports its torch version
     And CUDA is not available in it
 
+  Scenario: The monolith baseline carries torch, as the split images are measured against it
+    Given the "monolith" image
+    Then it can import "torch"
+    And it reports its torch version
+
   Scenario: The CPU worker image leaves the migrations to the backend
     Given the "CPU worker" image
     Then it cannot import "alembic"

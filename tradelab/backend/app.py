@@ -36,7 +36,6 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            app.state.shutting_down = True
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -49,7 +48,6 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.registry = WorkerRegistry(
         failures_before_unavailable=settings.worker_failures_before_unavailable,
         removal_after_s=settings.worker_removal_after_s)
-    app.state.shutting_down = False
     # Choosing a worker and marking it busy is one step: two requests never get the same one.
     app.state.dispatch_lock = asyncio.Lock()
 

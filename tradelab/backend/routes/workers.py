@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from tradelab.backend.registry import Worker, WorkerStatus, WorkerType
@@ -18,17 +18,15 @@ class WorkerRegistration(BaseModel):
     endpoint_url: str = Field(pattern=r"^https?://")
     capabilities: dict[str, Any] = Field(default_factory=dict)
     current_operation_id: str | None = None
+    # Sent by the real platform's workers; accepted so their registrations validate.
     completed_operations: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 @router.post("/register")
-async def create_worker_registration(body: WorkerRegistration, request: Request,
-                                     response: Response) -> dict[str, Any]:
+async def create_worker_registration(body: WorkerRegistration,
+                                     request: Request) -> dict[str, Any]:
     """Register a worker, or update it when the id is known."""
-    if request.app.state.shutting_down:
-        raise HTTPException(status_code=503, detail="Backend is shutting down",
-                            headers={"Retry-After": "5"})
     worker = request.app.state.registry.register(Worker(
         worker_id=body.worker_id, worker_type=body.worker_type,
         endpoint_url=body.endpoint_url.rstrip("/"), capabilities=body.capabilities,
