@@ -57,24 +57,26 @@ def test_list_filters_by_type_and_status():
     assert registry.list(status=WorkerStatus.BUSY) == []
 
 
-def test_an_idle_poll_right_after_a_dispatch_does_not_free_the_worker():
-    registry = WorkerRegistry(dispatch_grace_s=60)
+def _dispatched_then_polled_idle(grace_s: float) -> WorkerRegistry:
+    """A job is assigned; a poll sent after the dispatch, before the job reached the worker,
+    comes back "idle"."""
+    registry = WorkerRegistry(dispatch_grace_s=grace_s)
     registry.register(_worker())
     registry.assign("training-worker-1", "op_1")
-    # The poll went out after the dispatch, before the job reached the worker.
     registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"},
                            polled_at=registry.get("training-worker-1").last_dispatched_at + 1)
+    return registry
+
+
+def test_an_idle_poll_right_after_a_dispatch_does_not_free_the_worker():
+    registry = _dispatched_then_polled_idle(grace_s=60)
     assert registry.get("training-worker-1").status == WorkerStatus.BUSY
     registry.release("training-worker-1", "op_1")
     assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
 
 
 def test_a_report_that_never_comes_is_covered_by_the_grace():
-    registry = WorkerRegistry(dispatch_grace_s=0)
-    registry.register(_worker())
-    registry.assign("training-worker-1", "op_1")
-    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"},
-                           polled_at=registry.get("training-worker-1").last_dispatched_at + 1)
+    registry = _dispatched_then_polled_idle(grace_s=0)
     assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
 
 
