@@ -16,7 +16,7 @@ from behave.model import Feature, Scenario, Step
 from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
-from canaryspec.canary import check_ports_free
+from canaryspec.canary import check_ports_free, find_compose
 from canaryspec.errors import CanaryspecError, record_setup_error
 from canaryspec.jobs import settle
 from canaryspec.reporting import attach_json, attach_text
@@ -38,7 +38,8 @@ def own_canary(context, services: tuple[str, ...] = ("db", "backend")):
             context.own_canary = context.run.bring_up(canary)
         yield context.own_canary
     finally:
-        context.run.release(canary)
+        with context.run.clock.phase(f"own canary down ({canary.purpose})"):
+            context.run.release(canary)
 
 
 FIXTURES = {"fixture.canary.own": own_canary}
@@ -52,7 +53,9 @@ def before_all(context: Context) -> None:
         context.settings = load_settings(context.config.userdata)
         context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
         check_ports_free(context.settings)
+        context.settings.canary_compose_file  # noqa: B018 -- ConfigError now, not mid-run
         context.run = Run.start(context.settings)
+        context.run.compose = find_compose()
         context.add_cleanup(_close_run, context)
         with context.run.clock.phase("images (build or find)"):
             context.images = context.run.prepare_images()

@@ -37,7 +37,8 @@ def _behave(args: list[str]) -> int:
         return error.exit_code
     reports = settings.reports_dir
     take_setup_error()  # a previous run's, if it was interrupted
-    for stale in (reports / RUN_RECORD, reports / "summary.md"):
+    for stale in (reports / RUN_RECORD, reports / "summary.md", reports / "benchmark.md",
+                  *Path("reports", "junit").glob("*.xml")):
         stale.unlink(missing_ok=True)
     results_dir = allure_results_dir()
     allure_results.prepare(results_dir, reports)

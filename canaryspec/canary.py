@@ -101,6 +101,11 @@ class Canary:
         if result.returncode != 0:
             raise CanaryStartFailed(self, result.stderr.strip() or result.stdout.strip())
 
+    def keep(self) -> None:
+        """Leave this canary running after the process exits (keep=true): no exit clean-up."""
+        atexit.unregister(self.down)
+        self.started = False
+
     def down(self) -> list[str]:
         """Remove everything of this project; return what had to be removed by hand."""
         if not self.started:

@@ -158,6 +158,7 @@ class Run:
 
     def release(self, canary: Canary) -> None:
         if self.settings.keep:
+            canary.keep()
             self.clock.say(f"keep=true: canary {canary.project} left running "
                            f"(backend {canary.url('backend', 8000)})")
             return

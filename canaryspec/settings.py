@@ -123,7 +123,7 @@ _KEYS = {
     "build": ("build", _bool),
     "keep": ("keep", _bool),
     "image_tag": ("image_tag", _text),
-    "image_prefix": ("image_prefix", _text),
+    "image_prefix": ("image_prefix", lambda _k, v: v.strip()),
     "base_image": ("base_image", _text),
     "compose_file": ("compose_file", lambda _k, v: Path(v).expanduser().resolve()),
     "backend_size_budget_mb": ("backend_size_budget_mb", _number),

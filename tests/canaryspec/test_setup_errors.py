@@ -1,7 +1,7 @@
 """A wrong set-up stops the run before any scenario with one sentence and its own exit code.
 
-Each case runs `python -m canaryspec run` for real, from a scratch directory so that the
-project's own reports/ are left alone.
+Each case runs `python -m canaryspec run` for real, from a scratch directory with its own
+reports_dir, so the last run's Allure results, JUnit and summary are left alone.
 """
 
 import os
@@ -97,3 +97,9 @@ def test_no_scenario_ran_and_the_summary_says_why(tmp_path):
     summary = (tmp_path / "reports" / "summary.md").read_text()
     assert result.returncode in {5, 8}
     assert summary.startswith("# Canary verdict: NOT RUN — set-up problem")
+
+
+def test_a_profile_without_its_compose_file(tmp_path):
+    result = _run(tmp_path, "-D", "profile=ktrdr")
+    assert result.returncode == 4
+    assert "profile 'ktrdr' needs compose_file=" in _the_one_line(result)
