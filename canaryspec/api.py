@@ -17,6 +17,18 @@ SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|
 REDACTED = "***"
 
 
+# In text (a malformed body, a URL's query): `"password": "x"`, `password=x`, `token: x`.
+SECRET_IN_TEXT = re.compile(
+    r"""(?P<key>["']?[\w.-]*(?:pass(?:word)?|secret|token|api[_-]?key|authori[sz]ation|"""
+    r"""credential)[\w.-]*["']?\s*[:=]\s*)(?P<quote>["']?)(?P<value>[^"'&,\s}]+)""",
+    re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """Text with the value after every secret-looking key masked."""
+    return SECRET_IN_TEXT.sub(lambda m: f"{m['key']}{m['quote']}{REDACTED}", text)
+
+
 def redact(value: Any) -> Any:
     """A copy of a JSON-like value with every secret-looking field's value masked."""
     if isinstance(value, dict):
@@ -24,6 +36,8 @@ def redact(value: Any) -> Any:
                 for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
     return value
 
 
@@ -40,11 +54,11 @@ class Exchange:
     error: str | None = None
 
     def render(self) -> str:
-        lines = [f"{self.method} {self.url}"]
+        lines = [f"{self.method} {redact_text(self.url)}"]
         if self.request_body is not None:
             body = self.request_body
-            text = body if isinstance(body, str) else json.dumps(redact(body), indent=2,
-                                                                  default=str)
+            text = redact_text(body) if isinstance(body, str) else json.dumps(
+                redact(body), indent=2, default=str)
             lines.append(f"request: {text}")
         if self.error:
             lines.append(f"error: {self.error}")
@@ -52,7 +66,7 @@ class Exchange:
             lines.append(f"status: {self.status} ({self.elapsed_ms:.0f} ms)")
             body = self.response_body
             text = json.dumps(redact(body), indent=2, default=str) if not isinstance(body, str) \
-                else body
+                else redact_text(body)
             lines.append(f"response: {text}")
         return "\n".join(lines)
 
@@ -126,8 +140,13 @@ class PlatformClient:
         """Send a body as-is (malformed JSON included), labelled as JSON."""
         url = f"{self.base_url}{path}"
         started = time.perf_counter()
-        response = self._http.request(method, path, content=content,
-                                      headers={"Content-Type": "application/json"})
+        try:
+            response = self._http.request(method, path, content=content,
+                                          headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            self.exchanges.append(Exchange(method, url, content, None, None,
+                                           (time.perf_counter() - started) * 1000, str(exc)))
+            raise
         try:
             body: Any = response.json()
         except ValueError:
