@@ -89,6 +89,8 @@ class Run:
         for role, facts in self.images.items():
             self.record.images[role] = ImageRecord(role, facts.tag, facts.short_id,
                                                    round(facts.size_mb, 1), facts.user)
+            if role == "db":
+                self.record.images[role].torch = "n/a (database)"
         return self.images
 
     # --- canaries --------------------------------------------------------------------------

@@ -127,8 +127,7 @@ def seed_tables(record: RunRecord) -> list[str]:
 
     out += ["### Image sizes", ""]
     out += _table(["Image", "Size", "Torch"], [
-        [img.tag, _size(record, role), "n/a (database)" if role == "db" else img.torch]
-        for role, img in record.images.items()])
+        [img.tag, _size(record, role), img.torch] for role, img in record.images.items()])
 
     out += ["### E2E test results (handoff task 4.4)", ""]
     health, health_found = verdict(record, [BACKEND_HEALTH])
