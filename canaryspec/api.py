@@ -105,21 +105,25 @@ class PlatformClient:
         return new
 
     def request(self, method: str, path: str, *, json_body: Any = None,
-                params: dict[str, Any] | None = None) -> Reply:
-        """Send one request; transport errors propagate (waits treat them as transient)."""
+                params: dict[str, Any] | None = None, raw_body: str | None = None) -> Reply:
+        """Send one request (a JSON body, or `raw_body` sent as-is and labelled JSON);
+        transport errors propagate (waits treat them as transient)."""
         url = f"{self.base_url}{path}"
+        sent = raw_body if raw_body is not None else json_body
+        extra: dict[str, Any] = {"json": json_body} if raw_body is None else {
+            "content": raw_body, "headers": {"Content-Type": "application/json"}}
         started = time.perf_counter()
         try:
-            response = self._http.request(method, path, json=json_body, params=params)
+            response = self._http.request(method, path, params=params, **extra)
         except httpx.HTTPError as exc:
-            self.exchanges.append(Exchange(method, url, json_body, None, None,
+            self.exchanges.append(Exchange(method, url, sent, None, None,
                                            (time.perf_counter() - started) * 1000, str(exc)))
             raise
         try:
             body: Any = response.json()
         except ValueError:
             body = response.text
-        self.exchanges.append(Exchange(method, str(response.request.url), json_body,
+        self.exchanges.append(Exchange(method, str(response.request.url), sent,
                                        response.status_code, body,
                                        (time.perf_counter() - started) * 1000))
         return Reply(response.status_code, body)
@@ -135,25 +139,9 @@ class PlatformClient:
     def worker(self, worker_id: str) -> Reply:
         return self.request("GET", f"{API}/workers/{worker_id}")
 
-
     def send_raw(self, method: str, path: str, content: str) -> Reply:
         """Send a body as-is (malformed JSON included), labelled as JSON."""
-        url = f"{self.base_url}{path}"
-        started = time.perf_counter()
-        try:
-            response = self._http.request(method, path, content=content,
-                                          headers={"Content-Type": "application/json"})
-        except httpx.HTTPError as exc:
-            self.exchanges.append(Exchange(method, url, content, None, None,
-                                           (time.perf_counter() - started) * 1000, str(exc)))
-            raise
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
-        self.exchanges.append(Exchange(method, url, content, response.status_code, body,
-                                       (time.perf_counter() - started) * 1000))
-        return Reply(response.status_code, body)
+        return self.request(method, path, raw_body=content)
 
     def start_training(self, request: dict[str, Any]) -> Reply:
         return self.request("POST", f"{API}/trainings/start", json_body=request)
