@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 
 API = "/api/v1"
+# Where each job is started (the contract's routes).
+START_PATHS = {"training": f"{API}/trainings/start", "backtest": f"{API}/backtests/start"}
 # Values under keys like these never reach a report.
 SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|credential",
                         re.IGNORECASE)
@@ -144,10 +146,10 @@ class PlatformClient:
         return self.request(method, path, raw_body=content)
 
     def start_training(self, request: dict[str, Any]) -> Reply:
-        return self.request("POST", f"{API}/trainings/start", json_body=request)
+        return self.request("POST", START_PATHS["training"], json_body=request)
 
     def start_backtest(self, request: dict[str, Any]) -> Reply:
-        return self.request("POST", f"{API}/backtests/start", json_body=request)
+        return self.request("POST", START_PATHS["backtest"], json_body=request)
 
     def operation(self, operation_id: str) -> Reply:
         return self.request("GET", f"{API}/operations/{operation_id}")

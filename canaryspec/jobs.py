@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from canaryspec.api import PlatformClient, Reply, operation_id_of
+from canaryspec.api import START_PATHS, PlatformClient, Reply, operation_id_of
 from canaryspec.canary import Canary
 from canaryspec.migrations import checkpoint_count
 from canaryspec.readiness import TRANSIENT, WORKER_SERVICES, NotYet, wait_for_available_worker
@@ -110,11 +110,11 @@ def start_job(api: PlatformClient, canary: Canary, job: str, request: dict[str, 
 
 
 def send_bad_request(api: PlatformClient, case: BadRequest) -> Reply:
-    path = "/api/v1/trainings/start" if case.job == "training" else "/api/v1/backtests/start"
+    """Send the case's body to its job's start route: JSON, or the text as-is."""
+    path = START_PATHS[case.job]
     if isinstance(case.body, str):
         return api.send_raw("POST", path, case.body)
-    return api.start_training(case.body) if case.job == "training" \
-        else api.start_backtest(case.body)
+    return api.request("POST", path, json_body=case.body)
 
 
 def read_operation(api: PlatformClient, operation_id: str) -> dict[str, Any] | None:

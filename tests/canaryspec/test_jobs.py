@@ -22,11 +22,8 @@ class _RecordingClient:
     def __init__(self):
         self.calls = []
 
-    def start_training(self, body):
-        self.calls.append(("training", body))
-
-    def start_backtest(self, body):
-        self.calls.append(("backtest", body))
+    def request(self, method, path, json_body=None):
+        self.calls.append((path, json_body))
 
     def send_raw(self, method, path, content):
         self.calls.append((path, content))
@@ -36,6 +33,7 @@ def test_bad_requests_go_to_their_job_route_as_written():
     client = _RecordingClient()
     for case in BAD_REQUESTS.values():
         send_bad_request(client, case)
-    assert ("backtest", BAD_REQUESTS["a backtest without an end date"].body) in client.calls
+    assert ("/api/v1/backtests/start",
+            BAD_REQUESTS["a backtest without an end date"].body) in client.calls
     assert ("/api/v1/trainings/start", BAD_REQUESTS["malformed JSON"].body) in client.calls
     assert len(client.calls) == len(BAD_REQUESTS)
