@@ -9,8 +9,8 @@ PY := $(VENV)/bin/python
 BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
-.PHONY: canary canary-gpu test setup host-packages venv base wheelhouse images unit lint hadolint \
-        benchmark steps-catalog clean
+.PHONY: canary canary-gpu test setup host-packages venv base wheelhouse images unit integration \
+        lint hadolint benchmark steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -19,7 +19,9 @@ canary: setup
 canary-gpu: setup
 	$(PY) -m canaryspec run --tags=@gpu features-gpu $(BEHAVE_ARGS)
 
-test: setup lint unit
+# Static checks first (seconds), unit tests, then whole runs against broken variants of the
+# images (integration), then the canary suite itself.
+test: setup lint unit integration
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
 
 setup: host-packages venv base wheelhouse
@@ -53,7 +55,13 @@ images: setup
 	$(PY) -m canaryspec build
 
 unit: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not needs_images"
+
+# Whole runs of the suite on the engine, each against a variant that breaks one thing
+# (a backend without alembic, Compose refusing the canary, SIGTERM/SIGINT mid-training, a
+# run killed with SIGKILL): the verdict and the clean-up they must give.
+integration: images
+	$(PY) -m pytest -m needs_images
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,48 +1,35 @@
 """behave hooks for canaryspec: thin, calling into the canaryspec package.
 
-Shared state on `context`:
-  settings  the frozen Settings of the run
-  run       the Run: engine client, images, canaries, phase clock
-  images    role -> ImageFacts of the images under test
-  canary    the CanaryHandle (canary + api client) a scenario works against
+Shared state on `context` (root layer unless said otherwise):
+  settings     the frozen Settings of the run
+  active_tags  the ActiveTagMatcher that skips checks a profile does not promise
+  run          the Run: engine client, images, canaries, phase clock, the run's record
+  images       role -> ImageFacts of the images under test
+Per scenario (set by Given/When steps, read by Then steps):
+  canary       the CanaryHandle (canary + api client) the scenario works against
+  jobs         the jobs the scenario started (settled in after_scenario)
+  image, job, reply, worker, ...   what a step produced for the next one (see steps/)
+
+`python -m canaryspec run` runs behave in-process and, after it, judges every selected
+scenario from behave's model (canaryspec.outcomes) and writes the reports from `context.run`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 
-from behave.fixture import fixture, use_fixture_by_tag
 from behave.model import Feature, Scenario, Step
 from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
-from canaryspec.canary import check_ports_free, find_compose
-from canaryspec.errors import CanaryspecError, record_setup_error
+from canaryspec import interrupts
+from canaryspec.canary import check_ports_free
+from canaryspec.errors import CanaryspecError
 from canaryspec.jobs import settle
 from canaryspec.reporting import attach_json, attach_text
 from canaryspec.run import Run
-from canaryspec.run_record import record_scenario
 from canaryspec.settings import load_settings
-
-
-# ============================================================================================
-# FIXTURES
-# ============================================================================================
-@fixture(name="fixture.canary.own")
-def own_canary(context, services: tuple[str, ...] = ("db", "backend")):
-    """A canary this feature owns (database + backend): a database it may wipe at will."""
-    canary = context.run.new_canary(context.feature.filename.rsplit("/", 1)[-1].split(".")[0],
-                                    services)
-    try:
-        with context.run.clock.phase(f"own canary up ({canary.purpose})"):
-            context.own_canary = context.run.bring_up(canary)
-        yield context.own_canary
-    finally:
-        with context.run.clock.phase(f"own canary down ({canary.purpose})"):
-            context.run.release(canary)
-
-
-FIXTURES = {"fixture.canary.own": own_canary}
 
 
 # ============================================================================================
@@ -51,28 +38,31 @@ FIXTURES = {"fixture.canary.own": own_canary}
 def before_all(context: Context) -> None:
     try:
         context.settings = load_settings(context.config.userdata)
-        context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
+    except CanaryspecError as error:
+        # `python -m canaryspec` checks the settings before behave starts; plain behave lands
+        # here: one sentence, no scenario runs.
+        print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
+        context.abort(reason=str(error))
+        return
+    context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
+    context.active_tags.use_skip_reason = True  # "profile (but: tradelab)" as the reason
+    context.run = Run(context.settings)
+    context.add_cleanup(_close_run, context)
+    try:
         check_ports_free(context.settings)
-        context.settings.canary_compose_file  # noqa: B018 -- ConfigError now, not mid-run
-        context.run = Run.start(context.settings)
-        context.run.compose = find_compose()
-        context.add_cleanup(_close_run, context)
+        with context.run.clock.phase("set-up (Compose, compose file, dead runs)"):
+            context.run.start()
         with context.run.clock.phase("images (build or find)"):
             context.images = context.run.prepare_images()
     except CanaryspecError as error:
-        # One clear sentence and a distinct exit code (python -m canaryspec returns it); no
-        # traceback wall for a set-up problem, and no scenario runs.
-        record_setup_error(error)
-        _close_run(context)
-        context.abort(reason=str(error))
+        _stop_run(context, error)
 
 
 def before_feature(context: Context, feature: Feature) -> None:
     # Announced only when done: behave is mid-line printing the feature's header here.
     context.feature_phase = context.run.clock.phase(f"feature {feature.name}", announce=False)
     context.feature_phase.__enter__()
-    if context.active_tags.should_exclude_with(feature.tags):
-        feature.skip(reason=context.active_tags.exclude_reason)
+    _skip_unless_promised(context, feature, feature.tags)
 
 
 def after_feature(context: Context, feature: Feature) -> None:
@@ -81,45 +71,42 @@ def after_feature(context: Context, feature: Feature) -> None:
     context.run.clock.say(f"{name}: {feature.status.name} in {seconds:.1f} s")
 
 
-def before_tag(context: Context, tag: str) -> None:
-    if tag.startswith("fixture."):
-        use_fixture_by_tag(tag, context, FIXTURES)
-
-
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.jobs = []
-    if context.active_tags.should_exclude_with(scenario.effective_tags):
-        scenario.skip(reason=context.active_tags.exclude_reason)
+    _skip_unless_promised(context, scenario, scenario.effective_tags)
 
 
 def after_step(context: Context, step: Step) -> None:
     # Attached to the step that made them, so a failed step shows its own requests.
     _attach_http_exchanges(context)
-    if step.status == "failed":
+    if step.status.name in {"failed", "error"}:
         _attach_failure_evidence(context, step)
+    if isinstance(step.exception, CanaryspecError):
+        # A set-up problem met mid-run (Compose refusing the canary): stop, like before_all.
+        _stop_run(context, step.exception)
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:
-    try:
-        _settle_jobs(context)
-        _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
-    finally:
-        # Whatever the clean-up did, the scenario is in the report.
-        context.run.record.scenarios.append(record_scenario(scenario))
+    if interrupts.STATE.received:
+        return  # the run is stopping: the canaries go down with it, no settling first
+    _settle_jobs(context)
+    _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
 
 
-def after_all(context: Context) -> None:
-    failed = [s for s in context.run.record.scenarios if s.status == "failed"] \
-        if getattr(context, "run", None) else []
-    if failed:
-        # The reasons first, one paragraph each; behave's own listing and tracebacks follow.
-        context.run.clock.say(f"{len(failed)} scenario(s) failed:")
-        for record in failed:
-            reason = record.reason.splitlines()[0] if record.reason else "(no message)"
-            context.run.clock.say(f"  {record.feature}: {record.name}\n      {reason}")
+def _skip_unless_promised(context: Context, element: Feature | Scenario, tags: list[str]) -> None:
+    """Skip, visibly and with the reason, what the target does not promise (active tags)."""
+    if context.active_tags.should_exclude_with(tags):
+        element.skip(reason=f"not checked on this target: needs "
+                            f"{context.active_tags.exclude_reason}")
 
 
-def _settle_jobs(context):
+def _stop_run(context: Context, error: CanaryspecError) -> None:
+    """No further scenario runs; each one left is reported broken, blocked by `error`."""
+    context.run.record.setup_error = error.as_record()
+    context.abort(reason=str(error))
+
+
+def _settle_jobs(context: Context) -> None:
     """Leave the shared canary idle for the next scenario, whatever this one did."""
     handle = getattr(context, "canary", None)
     if handle is None or not context.jobs:
@@ -129,26 +116,26 @@ def _settle_jobs(context):
         attach_text("clean-up", f"cancelled what the scenario left running: {cancelled}")
 
 
+def _close_run(context: Context) -> None:
+    context.run.close()
+
+
 # ============================================================================================
 # REPORTING
 # ============================================================================================
-def _handles(context):
-    seen = []
-    for name in ("canary", "own_canary"):
-        handle = getattr(context, name, None)
-        if handle is not None and handle not in seen:
-            seen.append(handle)
-    return seen
+def _handles(context: Context) -> list:
+    handle = getattr(context, "canary", None)
+    return [handle] if handle is not None else []
 
 
-def _attach_http_exchanges(context, name="HTTP exchanges"):
+def _attach_http_exchanges(context: Context, name: str = "HTTP exchanges") -> None:
     for handle in _handles(context):
         new = handle.api.unreported()
         if new:
             attach_text(name, "\n\n".join(x.render() for x in new))
 
 
-def _attach_failure_evidence(context, step):
+def _attach_failure_evidence(context: Context, step: Step) -> None:
     evidence = getattr(step.exception, "evidence", "")
     if not evidence:
         evidence = "\n".join(h.canary.evidence() for h in _handles(context))
@@ -160,13 +147,3 @@ def _attach_failure_evidence(context, step):
     if isinstance(last, (dict, list)):
         # A timed-out wait's last look, whole (e.g. the operation body), beside its summary.
         attach_json("last observation before the deadline", last)
-
-
-def _close_run(context):
-    run = getattr(context, "run", None)
-    if run is None:
-        return
-    run.close()
-    context.run = None
-    run.clock.write(run.settings.reports_dir / "phases.json")
-    run.write_record()

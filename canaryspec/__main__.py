@@ -1,78 +1,211 @@
-"""`python -m canaryspec run|build|benchmark [behave args]`.
+"""`python -m canaryspec run|build|benchmark|clean [behave args]`.
 
 run        the acceptance suite (behave with the project's configuration), reports in reports/
 build      build (or find) the images only
 benchmark  the suite, then reports/benchmark.md with the phase timings of that run
+clean      remove canaries kept with keep=true (or the one named) and dead runs' leftovers
+
+Exit codes of `run`: 0 every selected scenario passed; 1 one failed or was broken; 3 nothing was
+judged (no scenario selected, or all skipped); 4-9 a set-up problem (see canaryspec.errors);
+130/143 interrupted by SIGINT/SIGTERM (the canaries are torn down, the reports say ABORTED).
 """
 
 from __future__ import annotations
 
+import contextlib
+import statistics
 import sys
 import time
 from pathlib import Path
 
-from canaryspec.errors import CanaryspecError
-from canaryspec.settings import Settings
+from canaryspec.errors import CanaryspecError, ConfigError
+from canaryspec.settings import PROJECT_ROOT, Settings
+
+# behave's own modes that run no suite: handed to behave as they are, no reports written.
+_BEHAVE_ONLY_MODES = ("dry_run", "version", "tags_help", "lang_list", "lang_help",
+                      "steps_catalog")
 
 
-def allure_results_dir() -> Path:
-    """Where allure-behave writes: pyproject's `outfiles`, which behave resolves from the
-    working directory."""
-    return Path("reports", "allure-results").resolve()
+def _behave_load_errors() -> tuple[type[BaseException], ...]:
+    from behave.exception import (
+        ClassNotFoundError,
+        ConstraintError,
+        InvalidClassError,
+        InvalidFileLocationError,
+        InvalidFilenameError,
+    )
+    from behave.exception import (
+        ConfigError as BehaveConfigError,
+    )
+    from behave.parser import ParserError
 
+    return (BehaveConfigError, ParserError, ClassNotFoundError, ConstraintError,
+            InvalidClassError, InvalidFileLocationError, InvalidFilenameError, ImportError,
+            FileNotFoundError)
+
+
+_BEHAVE_LOAD_ERRORS = _behave_load_errors()
+
+
+def _configuration(args: list[str]):  # type: ignore[no-untyped-def]
+    from behave.configuration import Configuration
+
+    return Configuration(command_args=args)
+
+
+def _settings(config) -> Settings:  # type: ignore[no-untyped-def]
+    """The run's settings from the userdata behave will see, checked before it starts."""
+    from canaryspec.settings import load_settings
+
+    settings = load_settings(config.userdata)
+    settings.canary_compose_file  # noqa: B018 -- missing compose file: ConfigError now
+    return settings
+
+
+def _fallback_reports_dir(config) -> Path:  # type: ignore[no-untyped-def]
+    """Where to say that the settings were wrong (they may name the reports_dir)."""
+    raw = str(getattr(config, "userdata", {}).get("reports_dir", "reports") or "reports")
+    return (PROJECT_ROOT / raw).resolve()
+
+
+def _write_reports(record, reports: Path) -> None:  # type: ignore[no-untyped-def]
+    """run.json, phases.json, JUnit, Allure extras and summary.md: all from one record."""
+    import json
+
+    from canaryspec import allure_results, junit, summary
+
+    record.write(reports)
+    (reports / "phases.json").write_text(json.dumps(record.phases, indent=2) + "\n")
+    junit.write(record, reports)
+    allure_results.finish(reports / allure_results.RESULTS_DIR, reports, record)
+    summary.write(record, reports)
+
+
+def _clear_stale(reports: Path) -> Path:
+    """Remove the last run's verdict files, so a run that stops early leaves no old verdict;
+    return the emptied Allure results directory."""
+    from canaryspec import allure_results
+    from canaryspec.run_record import RUN_RECORD
+
+    for stale in (RUN_RECORD, "summary.md", "benchmark.md", "phases.json"):
+        (reports / stale).unlink(missing_ok=True)
+    results_dir = reports / allure_results.RESULTS_DIR
+    allure_results.prepare(results_dir, reports)
+    return results_dir
+
+
+def _say_verdict(record, reports: Path) -> None:  # type: ignore[no-untyped-def]
+    from canaryspec import summary
+
+    out = sys.__stdout__ or sys.stdout
+    reasons = summary.why_not_passed(record)
+    if reasons:
+        print(f"canaryspec: {len(reasons)} reason(s) the run did not pass:", file=out)
+        for line in reasons:
+            print(f"  - {line.replace('**', '')}", file=out)
+    print(f"canaryspec: verdict {summary.verdict_line(record)}; exit code {record.exit_code}",
+          file=out)
+    print(f"canaryspec: summary {reports / 'summary.md'}; Allure results "
+          f"{reports / 'allure-results'}; JUnit {reports / 'junit'}", file=out, flush=True)
+    if record.setup_error:
+        print(f"canaryspec: set-up problem ({record.setup_error['kind']}): "
+              f"{record.setup_error['message']}", file=sys.stderr, flush=True)
+
+
+def _run_behave(config):  # type: ignore[no-untyped-def]
+    """behave's run, in this process, with its runner kept: the model is judged afterwards."""
+    from canaryspec.ordering import StaticFirstRunner
+
+    if not config.format:
+        config.format = [config.default_format]
+    elif "format" in config.defaults and len(config.format) == len(config.defaults["format"]):
+        config.format.append(config.default_format)  # behave's console output, as behave does
+    runner = StaticFirstRunner(config)
+    # A signal outside what behave guards (loading, formatting) still ends in an aborted run.
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            runner.run()
+        except _BEHAVE_LOAD_ERRORS as error:
+            # The features, steps or environment could not be loaded: nothing was run.
+            raise ConfigError(f"behave could not load the suite: {type(error).__name__}: "
+                              f"{error}") from None
+    return runner
 
 
 def _behave(args: list[str]) -> int:
-    """The suite, then the reports rendered from what it recorded."""
-    from behave.__main__ import main as behave_main
+    """The suite, then every report rendered from one judged record."""
+    from behave.__main__ import run_behave
+    from behave.textutil import text as behave_text
 
-    from canaryspec import allure_results, summary
-    from canaryspec.errors import take_setup_error
-    from canaryspec.run_record import RUN_RECORD, RunRecord
+    from canaryspec import interrupts
+    from canaryspec.outcomes import exit_code
+    from canaryspec.run_record import RunRecord, scenario_records
 
     try:
-        settings = _settings(args)
+        config = _configuration(args)
+    except Exception as error:  # behave's own ConfigError / TagExpressionError
+        print(f"canaryspec: set-up problem (behave): {behave_text(error)}", file=sys.stderr)
+        return ConfigError.exit_code
+    if any(getattr(config, mode, False) for mode in _BEHAVE_ONLY_MODES) or \
+            "help" in (config.format or []):
+        return int(run_behave(config) or 0)
+    try:
+        settings = _settings(config)
     except CanaryspecError as error:
-        print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
+        reports = _fallback_reports_dir(config)
+        _clear_stale(reports)
+        record = RunRecord(run_id="-", profile=str(config.userdata.get("profile", "?")),
+                           setup_error=error.as_record(), exit_code=error.exit_code)
+        _write_reports(record, reports)
+        _say_verdict(record, reports)
         return error.exit_code
+
     reports = settings.reports_dir
-    take_setup_error()  # a previous run's, if it was interrupted
-    for stale in (reports / RUN_RECORD, reports / "summary.md", reports / "benchmark.md",
-                  *Path("reports", "junit").glob("*.xml")):
-        stale.unlink(missing_ok=True)
-    results_dir = allure_results_dir()
-    allure_results.prepare(results_dir, reports)
-    code = int(behave_main(args) or 0)
-    setup_error = take_setup_error()
-    record = RunRecord.read(reports) or RunRecord(run_id="-", profile=settings.profile.name)
-    if setup_error is not None:
-        record.setup_error = setup_error
-    allure_results.finish(results_dir, reports, record)
-    written = summary.write(record, reports)
-    if setup_error is not None:
-        print(f"canaryspec: set-up problem ({setup_error['kind']}): {setup_error['message']}",
-              file=sys.stderr)
-        return int(setup_error["exit_code"])
-    print(f"canaryspec: verdict in {written}; Allure results in {results_dir}; JUnit XML "
-          f"in {reports / 'junit'}", flush=True)
-    return code
+    results_dir = _clear_stale(reports)
+    _point_allure_at(config, results_dir)
+    config.junit = False  # JUnit is written from the judged record (canaryspec.junit)
+    config.reporters = [r for r in config.reporters if type(r).__name__ != "JUnitReporter"]
+
+    interrupts.STATE.install()
+    try:
+        try:
+            runner = _run_behave(config)
+        except ConfigError as error:
+            print(f"canaryspec: set-up problem (ConfigError): {error}", file=sys.stderr)
+            return error.exit_code
+        with interrupts.shielded():
+            run = getattr(runner.context, "run", None) if runner.context else None
+            if run is not None:
+                run.close()  # already done by behave's clean-up, unless it was cut short
+            record = run.finish_record() if run else RunRecord(run_id="-",
+                                                               profile=settings.profile.name)
+            record.interrupted_by = interrupts.STATE.received
+            record.scenarios = scenario_records(runner.features, config, record.end)
+            record.exit_code = exit_code(record.outcomes(), record.end, interrupts.EXIT_CODES)
+            _write_reports(record, reports)
+            _say_verdict(record, reports)
+    finally:
+        interrupts.STATE.uninstall()
+    return record.exit_code
 
 
-def _settings(args: list[str]) -> Settings:
-    """The run's settings from the same userdata behave will see, checked before it starts."""
-    from behave.configuration import Configuration
+def _point_allure_at(config, results_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """allure-behave writes where reports_dir says, not where pyproject's `outfiles` points:
+    two runs with different reports_dir share nothing."""
+    from behave.formatter.base import StreamOpener
 
-    from canaryspec.settings import load_settings
-
-    return load_settings(Configuration(command_args=args).userdata)
+    for index, name in enumerate(config.format or []):
+        if "allure" in name.lower():
+            while len(config.outputs) <= index:
+                config.outputs.append(StreamOpener(stream=sys.stdout))
+            config.outputs[index] = StreamOpener(filename=str(results_dir))
 
 
 def _build(args: list[str]) -> int:
     from canaryspec.run import Run
 
     try:
-        settings = _settings(args)
-        run = Run.start(settings)
+        run = Run(_settings(_configuration(args)))
         with run.clock.phase("images (build or find)"):
             images = run.prepare_images()
     except CanaryspecError as error:
@@ -85,15 +218,13 @@ def _build(args: list[str]) -> int:
 
 def _benchmark(args: list[str]) -> int:
     """The suite, then reports/benchmark.md: phase timings and job durations of that run."""
-    import statistics
-
     from canaryspec.run_record import RunRecord
 
     started = time.monotonic()
     code = _behave(args)
     total = time.monotonic() - started
     try:
-        reports = _settings(args).reports_dir
+        reports = _settings(_configuration(args)).reports_dir
     except CanaryspecError:
         return code
     record = RunRecord.read(reports)
@@ -114,7 +245,28 @@ def _benchmark(args: list[str]) -> int:
     return code
 
 
-COMMANDS = {"run": _behave, "build": _build, "benchmark": _benchmark}
+def _clean(args: list[str]) -> int:
+    """Remove kept canaries (all, or the project named) and what dead runs left."""
+    from canaryspec.images import connect_engine
+    from canaryspec.owners import remove_kept, sweep_dead_runs
+
+    try:
+        client = connect_engine()
+    except CanaryspecError as error:
+        print(f"canaryspec: {error}", file=sys.stderr)
+        return error.exit_code
+    for leftovers in sweep_dead_runs(client):
+        print(f"canaryspec: removed what a dead run left: {leftovers.describe()}")
+    projects = args or [None]
+    for project in projects:
+        removed = remove_kept(client, project)
+        what = project or "kept canaries"
+        print(f"canaryspec: {what}: removed {len(removed)} resource(s)"
+              + (f" ({', '.join(removed)})" if removed else ""))
+    return 0
+
+
+COMMANDS = {"run": _behave, "build": _build, "benchmark": _benchmark, "clean": _clean}
 
 
 def main(argv: list[str]) -> int:

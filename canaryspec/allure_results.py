@@ -3,10 +3,11 @@
 allure-behave writes one `*-result.json` per scenario. Around it, this module:
 - empties the results directory before a run (keeping the carried history), so a report shows
   this run and nothing stale;
-- after the run, writes `environment.properties`, `categories.json`, `executor.json`;
+- after the run, makes every result say what the run record says (one result per selected
+  scenario, with its outcome, reason and category; written here when allure-behave left none:
+  blocked, aborted before it started, skipped by an active tag);
+- writes `environment.properties`, `categories.json`, `executor.json`;
 - labels each result with its epic (the area of the product), story and severity;
-- turns a set-up error (no scenario ran) into a "broken" result, so infrastructure problems show
-  in the report and its categories instead of vanishing;
 - keeps `history/` between local runs (reports/allure-history), so Allure shows trends.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -22,34 +22,25 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from canaryspec.run_record import AREAS, RunRecord
+from allure_commons.utils import md5
+
+from canaryspec.outcomes import ALLURE_STATUS, CATEGORIES, Outcome
+from canaryspec.run_record import AREAS, RunRecord, ScenarioRecord
 
 EPIC_LABEL, STORY_LABEL, SEVERITY_LABEL = "epic", "story", "severity"
 HISTORY_STORE = "allure-history"
 HISTORY_RUNS_KEPT = 20
-
-# First match wins (Allure's rule). Messages are matched whole, hence the (?s).* around them.
-INFRASTRUCTURE = (r"(?s).*(Docker engine|DOCKER_HOST|EngineUnavailable|ImageUnavailable|"
-                  r"ComposeUnavailable|PortInUse|CanaryStartFailed|build of \S+ failed|"
-                  r"not on this engine|already in use|compose .*failed|Compose v2|"
-                  r"canary failed to start).*")
-TEST_DATA = (r"(?s).*(No market data|Strategy file not found|Model not found|"
-             r"usable bars in the date range|is the data volume seeded).*")
-CATEGORIES: list[dict[str, Any]] = [
-    {"name": "Infrastructure problems (engine, build, Compose, ports)",
-     "description": "The canary could not be built or started; nothing about the product was "
-                    "judged. Fix the machine or the build, then re-run.",
-     "matchedStatuses": ["broken", "failed"], "messageRegex": INFRASTRUCTURE},
-    {"name": "Test-data problems (strategies, market data, models)",
-     "description": "The data a job needs was missing or unusable in the canary.",
-     "matchedStatuses": ["broken", "failed"], "messageRegex": TEST_DATA},
-    {"name": "Suite errors (a bug in canaryspec)",
-     "description": "A step crashed instead of asserting: fix the suite, not the product.",
-     "matchedStatuses": ["broken"]},
-    {"name": "Product defects",
-     "description": "The platform did not behave as the scenario requires.",
-     "matchedStatuses": ["failed"]},
-]
+RESULTS_DIR = "allure-results"
+# The first line of a result's trace names its category (canaryspec.outcomes decides it, once);
+# categories.json matches on it, so each result lands in exactly one category, the one the
+# summary and JUnit give it.
+CATEGORY_MARKER = "canaryspec-category: "
+ALLURE_STEP_STATUS = {"passed": "passed", "failed": "failed", "error": "broken",
+                      "undefined": "broken", "hook_error": "broken", "skipped": "skipped",
+                      "untested": "skipped"}
+CATEGORIES_JSON: list[dict[str, Any]] = [
+    {"name": c.name, "description": c.description, "matchedStatuses": ["failed", "broken"],
+     "traceRegex": f"(?s){CATEGORY_MARKER}{c.key}\\b.*"} for c in CATEGORIES]
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
 
 
@@ -92,15 +83,67 @@ def label_results(results_dir: Path) -> int:
     return labelled
 
 
+def _details(scenario: ScenarioRecord, trace: str = "") -> dict[str, str]:
+    message = scenario.headline
+    if scenario.reason.strip() and scenario.reason.strip() != message:
+        message += "\n\n" + scenario.reason
+    details = {"message": message}
+    if scenario.category:
+        details["trace"] = f"{CATEGORY_MARKER}{scenario.category}\n\n{trace}".rstrip()
+    return details
+
+
+def synthesize(scenario: ScenarioRecord, now_ms: int) -> dict[str, Any]:
+    """An Allure result for a scenario allure-behave never saw (blocked by a hook or a set-up
+    problem, aborted before it started, skipped by an active tag)."""
+    full_name = f"{scenario.feature}: {scenario.name.split(' -- @', 1)[0]}"
+    labels = [{"name": "feature", "value": scenario.feature},
+              {"name": "framework", "value": "behave"},
+              *({"name": "tag", "value": t} for t in scenario.tags)]
+    severity = next((t for t in scenario.tags if t in SEVERITIES), None)
+    if severity:
+        labels.append({"name": SEVERITY_LABEL, "value": severity})
+    return {"uuid": str(uuid.uuid4()), "historyId": scenario.history_id or md5(full_name),
+            "testCaseId": md5(full_name), "fullName": full_name, "name": scenario.name,
+            "status": ALLURE_STATUS[scenario.outcome], "stage": "finished",
+            "start": now_ms, "stop": now_ms, "labels": labels, "attachments": [],
+            "parameters": [],
+            "steps": [{"name": f"{s['keyword']} {s['name']}",
+                       "status": ALLURE_STEP_STATUS.get(s["status"], "skipped"),
+                       "stage": "finished", "start": now_ms, "stop": now_ms}
+                      for s in scenario.steps]}
+
+
+def reconcile(results_dir: Path, record: RunRecord) -> int:
+    """Make the Allure results say what the record says: one result per selected scenario
+    (written when allure-behave left none), with its outcome, reason and category."""
+    existing = {result.get("historyId"): (path, result) for path, result in _results(results_dir)}
+    now = int(time.time() * 1000)
+    for scenario in record.scenarios:
+        path, result = existing.pop(scenario.history_id, (None, None))
+        if result is None:
+            result = synthesize(scenario, now)
+            path = results_dir / f"{result['uuid']}-result.json"
+        result["status"] = ALLURE_STATUS[scenario.outcome]
+        if scenario.outcome is not Outcome.PASSED:
+            trace = (result.get("statusDetails") or {}).get("trace", "")
+            result["statusDetails"] = _details(scenario, trace)
+        path.write_text(json.dumps(result))
+    if not record.scenarios and record.setup_error:
+        write_setup_failure(results_dir, record.setup_error)
+    return len(record.scenarios)
+
+
 def write_setup_failure(results_dir: Path, error: dict[str, Any]) -> Path:
-    """A set-up error as a broken result: it shows in the report under its category."""
+    """A set-up error before any scenario could be listed, as one broken result."""
     now = int(time.time() * 1000)
     test_uuid = str(uuid.uuid4())
     result = {
         "uuid": test_uuid, "historyId": "canaryspec-setup", "testCaseId": "canaryspec-setup",
         "name": "The canary can be set up", "fullName": "Set-up: the canary can be set up",
         "status": "broken", "stage": "finished", "start": now, "stop": now,
-        "statusDetails": {"message": f"{error['kind']}: {error['message']}"},
+        "statusDetails": {"message": f"{error['kind']}: {error['message']}",
+                          "trace": f"{CATEGORY_MARKER}infrastructure"},
         "labels": [{"name": "feature", "value": "Set-up"}, {"name": EPIC_LABEL, "value": "Set-up"},
                    {"name": SEVERITY_LABEL, "value": "blocker"},
                    {"name": "framework", "value": "canaryspec"}],
@@ -124,7 +167,7 @@ def write_environment(results_dir: Path, record: RunRecord) -> Path:
 
 def write_categories(results_dir: Path) -> Path:
     path = results_dir / "categories.json"
-    path.write_text(json.dumps(CATEGORIES, indent=2))
+    path.write_text(json.dumps(CATEGORIES_JSON, indent=2))
     return path
 
 
@@ -185,26 +228,12 @@ def update_history(results_dir: Path, reports_dir: Path) -> int:
     return build_order
 
 
-def finish(results_dir: Path, reports_dir: Path, record: RunRecord | None) -> None:
+def finish(results_dir: Path, reports_dir: Path, record: RunRecord) -> None:
     """Everything Allure needs beside the per-scenario results, after behave has returned."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    if record is not None and record.setup_error:
-        write_setup_failure(results_dir, record.setup_error)
+    reconcile(results_dir, record)
     label_results(results_dir)
     build_order = update_history(results_dir, reports_dir)
     write_categories(results_dir)
     write_executor(results_dir, build_order)
-    if record is not None:
-        write_environment(results_dir, record)
-
-
-def category_of(status: str, message: str) -> str | None:
-    """Which category Allure will file a result under (the same rules, for tests and the
-    summary)."""
-    for category in CATEGORIES:
-        if status not in category["matchedStatuses"]:
-            continue
-        regex = category.get("messageRegex")
-        if regex is None or re.fullmatch(regex, message or ""):
-            return category["name"]
-    return None
+    write_environment(results_dir, record)

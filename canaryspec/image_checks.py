@@ -30,10 +30,10 @@ class ImageProbe:
 
     client: DockerClient
     facts: ImageFacts
-    run_id: str
+    labels: dict[str, str]
 
     def run(self, command: list[str]) -> CommandResult:
-        return run_in_image(self.client, self.facts.tag, command, run_id=self.run_id)
+        return run_in_image(self.client, self.facts.tag, command, labels=self.labels)
 
     def python(self, code: str) -> CommandResult:
         return self.run(["python", "-c", code])

@@ -20,7 +20,6 @@ from docker import DockerClient
 from canaryspec.errors import EngineUnavailable, ImageUnavailable
 from canaryspec.settings import PROJECT_ROOT, Settings
 
-RUN_LABEL = "io.canaryspec.run"
 WHEELHOUSE = PROJECT_ROOT / "build" / "wheelhouse"
 
 
@@ -82,12 +81,13 @@ class CommandResult:
     output: str
 
 
-def run_in_image(client: DockerClient, tag: str, command: list[str], *, run_id: str,
+def run_in_image(client: DockerClient, tag: str, command: list[str], *, labels: dict[str, str],
                  entrypoint: list[str] | None = None, timeout_s: float = 120) -> CommandResult:
-    """Run one command in a throwaway container of `tag` (network off) and return its output."""
+    """Run one command in a throwaway container of `tag` (network off) and return its output.
+    `labels` name the run that owns it (canaryspec.owners), should it outlive its run."""
     kwargs: dict[str, Any] = {"entrypoint": entrypoint} if entrypoint is not None else {}
     container = client.containers.create(tag, command=command, network_disabled=True,
-                                         labels={RUN_LABEL: run_id}, **kwargs)
+                                         labels=labels, **kwargs)
     try:
         container.start()
         status = container.wait(timeout=timeout_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -18,27 +19,25 @@ WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worke
 TRANSIENT_HTTP = (httpx.TransportError,)
 
 
-class ServiceExited(AssertionError):
-    """A service's container stopped while we were waiting for it to become healthy."""
+class ServiceFailed(AssertionError):
+    """A service of the canary exited, died or turned unhealthy while we waited for it."""
 
 
-def wait_for_service_healthy(canary: Canary, service: str, *, timeout: float) -> None:
-    """The service's container reports healthy (its own HEALTHCHECK); fail at once if it exits."""
+def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout: float) -> None:
+    """Every service is ready (healthy, or a one-shot finished); stop at once, naming the cause,
+    when one of them fails: a dead backend does not make us wait out the workers' deadline."""
 
-    def check() -> Observation[dict[str, str]]:
-        state = canary.state(service)
-        if state["status"] == "exited" and state["exit_code"] == "0" and state["health"] == "none":
-            # A one-shot service (seeding data) is ready when it has finished its work.
-            return Observation(True, state, "completed")
-        if state["status"] in {"exited", "dead"}:
-            raise ServiceExited(f"{service} exited (code {state['exit_code']}) before becoming "
-                                f"healthy. Last log lines:\n{canary.logs(service, 30)}")
-        summary = f"container {state['status']}, health {state['health']}"
-        return Observation(state["health"] == "healthy", state, summary)
+    def check() -> Observation[dict[str, dict[str, str]]]:
+        states = {s: canary.service_state(s) for s in services}
+        if any(canary.has_failed(state) for state in states.values()):
+            raise ServiceFailed(canary.failure_cause(services))
+        pending = [state for state in states.values() if not canary.is_ready(state)]
+        summary = ", ".join(f"{p.service} {p.status}/{p.health}" for p in pending) or "all ready"
+        return Observation(not pending, {s: st.as_dict() for s, st in states.items()}, summary)
 
-    wait_until(check, timeout=timeout, what=f"service {service} becoming healthy",
-               interval=0.5, evidence=lambda: canary.evidence([service]),
-               hint=f"read the {service} log below; `-D keep=true` leaves the canary running")
+    wait_until(check, timeout=timeout, what=f"{', '.join(services)} becoming healthy",
+               interval=0.5, evidence=lambda: canary.evidence(services),
+               hint="read the service logs below; `-D keep=true` leaves the canary running")
 
 
 def wait_for_backend_answering(api: PlatformClient, canary: Canary, *, timeout: float) -> Reply:

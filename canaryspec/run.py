@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 
 from docker import DockerClient
 
+from canaryspec import interrupts
 from canaryspec.api import PlatformClient
-from canaryspec.canary import Canary, find_compose, remove_run_containers
-from canaryspec.errors import ImageUnavailable
+from canaryspec.canary import (
+    Canary,
+    ComposeModel,
+    compose_environment,
+    find_compose,
+    remove_run_containers,
+)
+from canaryspec.errors import CanaryUnavailable, ImageUnavailable
 from canaryspec.images import (
     ImageFacts,
     build_image,
@@ -24,11 +31,13 @@ from canaryspec.images import (
 )
 from canaryspec.jobs import StartedJob
 from canaryspec.migrations import upgrade_to_head
+from canaryspec.outcomes import BLOCKED_PREFIX, headline
+from canaryspec.owners import Owner, sweep_dead_runs
 from canaryspec.readiness import (
     WORKER_SERVICES,
     wait_for_available_worker,
     wait_for_backend_answering,
-    wait_for_service_healthy,
+    wait_for_services_ready,
 )
 from canaryspec.reporting import PhaseClock
 from canaryspec.run_record import ImageRecord, RunRecord, describe_environment
@@ -46,7 +55,6 @@ class CanaryHandle:
 @dataclass
 class Run:
     settings: Settings
-    docker: DockerClient
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     clock: PhaseClock = field(default_factory=PhaseClock)
     images: dict[str, ImageFacts] = field(default_factory=dict)
@@ -54,16 +62,31 @@ class Run:
     # Model paths trained in this run, by strategy: a backtest reuses one instead of training.
     trained_models: dict[str, str] = field(default_factory=dict)
     record: RunRecord = field(init=False)
-    _shared: CanaryHandle | None = None
-    _shared_failure: str | None = None
+    owner: Owner = field(init=False)
+    _docker: DockerClient | None = None
+    _model: ComposeModel | None = None
+    # Canaries that failed to come up, by purpose: later scenarios are blocked at once.
+    _failures: dict[str, str] = field(default_factory=dict)
     _owned: list[Canary] = field(default_factory=list)
+    _handles: dict[str, CanaryHandle] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.record = RunRecord(run_id=self.run_id, profile=self.settings.profile.name)
+        self.owner = Owner(self.run_id, keep=self.settings.keep)
 
-    @classmethod
-    def start(cls, settings: Settings) -> Run:
-        return cls(settings=settings, docker=connect_engine())
+    @property
+    def docker(self) -> DockerClient:
+        if self._docker is None:
+            self._docker = connect_engine()
+        return self._docker
+
+    def start(self) -> None:
+        """Engine, Compose and the compose file checked; dead runs' leftovers removed."""
+        self.compose = find_compose()
+        self._model = ComposeModel.read(self.compose, self.settings.canary_compose_file,
+                                        compose_environment(self.settings))
+        for leftovers in sweep_dead_runs(self.docker):
+            self.clock.say(f"removed what a dead run left: {leftovers.describe()}")
 
     # --- images ----------------------------------------------------------------------------
     def prepare_images(self) -> dict[str, ImageFacts]:
@@ -95,24 +118,29 @@ class Run:
 
     # --- canaries --------------------------------------------------------------------------
     def new_canary(self, purpose: str, services: tuple[str, ...] = ()) -> Canary:
-        if self.compose is None:
-            self.compose = find_compose()
-        canary = Canary(self.settings, self.docker, self.compose, self.run_id, purpose,
-                        services)
+        if self.compose is None or self._model is None:
+            self.start()
+        assert self.compose is not None and self._model is not None
+        canary = Canary(self.settings, self.docker, self.compose, self._model, self.owner,
+                        purpose, services)
         self._owned.append(canary)
         return canary
 
     def bring_up(self, canary: Canary) -> CanaryHandle:
-        """Start `canary` and wait until its backend answers and its services are healthy."""
+        """Start `canary` and wait until its services are ready and its backend answers;
+        CanaryUnavailable (naming the service and why) when it does not come up."""
         timeout = self.settings.ready_timeout_s
         with self.clock.phase(f"starting canary ({canary.purpose})"):
             canary.up()
-        with self.clock.phase(f"waiting for health ({canary.purpose})"):
-            services = canary.services or tuple(canary.service_names())
-            for service in services:
-                wait_for_service_healthy(canary, service, timeout=timeout)
-            api = PlatformClient(canary.url("backend", 8000))
-            wait_for_backend_answering(api, canary, timeout=timeout)
+        try:
+            with self.clock.phase(f"waiting for health ({canary.purpose})"):
+                wait_for_services_ready(canary, canary.all_services, timeout=timeout)
+                api = PlatformClient(canary.url("backend", 8000))
+                wait_for_backend_answering(api, canary, timeout=timeout)
+        except AssertionError as exc:
+            cause = canary.failure_cause() or headline(str(exc))
+            raise CanaryUnavailable(f"canary {canary.project} did not come up: {cause}",
+                                    canary.evidence()) from exc
         return CanaryHandle(canary, api)
 
     def restart_service(self, handle: CanaryHandle, service: str, *, kill: bool = False) -> None:
@@ -126,31 +154,67 @@ class Run:
             # Engine-chosen host ports are chosen again on a restart: follow the backend.
             handle.api.close()
             handle.api = PlatformClient(handle.canary.url("backend", 8000))
-        wait_for_service_healthy(handle.canary, service, timeout=self.settings.ready_timeout_s)
+        wait_for_services_ready(handle.canary, [service], timeout=self.settings.ready_timeout_s)
         wait_for_backend_answering(handle.api, handle.canary,
                                    timeout=self.settings.ready_timeout_s)
 
+    def _once(self, purpose: str, start) -> CanaryHandle:  # type: ignore[no-untyped-def]
+        """The canary for `purpose`, started on first use; a failure to start is remembered,
+        so every later scenario that needs it is blocked at once instead of waiting again."""
+        if purpose in self._failures:
+            raise CanaryUnavailable(f"{BLOCKED_PREFIX}{self._failures[purpose]}")
+        if purpose not in self._handles:
+            try:
+                self._handles[purpose] = start()
+            except CanaryUnavailable as exc:
+                self._failures[purpose] = str(exc)
+                raise
+        return self._handles[purpose]
+
     def shared_canary(self) -> CanaryHandle:
         """The run's canary: every service up, schema migrated (as the seed), workers ready."""
-        if self._shared_failure is not None:
-            # Once is enough: every later scenario would wait out the same deadlines again.
-            raise AssertionError(f"the canary failed to start earlier in this run: "
-                                 f"{self._shared_failure}")
-        if self._shared is None:
+
+        def start() -> CanaryHandle:
             canary = self.new_canary("shared")
+            with self.clock.phase("canary up"):
+                handle = self.bring_up(canary)
             try:
-                with self.clock.phase("canary up"):
-                    handle = self.bring_up(canary)
                 with self.clock.phase("canary ready (migrations, workers registered)"):
                     upgrade_to_head(canary)
                     for worker_type in WORKER_SERVICES:
                         wait_for_available_worker(handle.api, canary, worker_type,
                                                   timeout=self.settings.ready_timeout_s)
             except AssertionError as exc:
-                self._shared_failure = str(exc).splitlines()[0]
-                raise
-            self._shared = handle
-        return self._shared
+                raise CanaryUnavailable(f"canary {canary.project} did not become ready: "
+                                        f"{headline(str(exc))}", canary.evidence()) from exc
+            return handle
+
+        return self._once("shared", start)
+
+    def knows_canary(self, purpose: str) -> bool:
+        """Whether a canary for `purpose` was started (or failed to start) in this run."""
+        return purpose in self._handles or purpose in self._failures
+
+    def own_canary(self, purpose: str, services: tuple[str, ...]) -> CanaryHandle:
+        """A canary one feature owns (e.g. a database it may wipe), started by its first
+        scenario that runs; `release_own` ends it with the feature."""
+
+        def start() -> CanaryHandle:
+            canary = self.new_canary(purpose, services)
+            with self.clock.phase(f"own canary up ({purpose})"):
+                return self.bring_up(canary)
+
+        return self._once(purpose, start)
+
+    def release_own(self, purpose: str) -> None:
+        self._failures.pop(purpose, None)
+        handle = self._handles.pop(purpose, None)
+        for canary in [c for c in self._owned if c.purpose == purpose]:
+            with interrupts.shielded(), self.clock.phase(f"own canary down ({purpose})"):
+                self.release(canary)
+            self._owned.remove(canary)
+        if handle is not None:
+            handle.api.close()
 
     def record_job(self, started: StartedJob) -> None:
         if started.seconds is not None and (started.final or {}).get("status") == "completed":
@@ -161,33 +225,38 @@ class Run:
     def release(self, canary: Canary) -> None:
         if self.settings.keep:
             canary.keep()
-            self.clock.say(f"keep=true: canary {canary.project} left running "
-                           f"(backend {canary.url('backend', 8000)})")
+            self.clock.say(f"keep=true: canary {canary.project} left running (backend "
+                           f"{canary.describe_url('backend', 8000)}); remove it with "
+                           f"`python -m canaryspec clean {canary.project}`")
             return
         canary.down()
 
     def close(self) -> None:
-        """Stop every canary this run started (unless keep) and remove probe containers."""
-        with self.clock.phase("canary down", announce=bool(self._owned)):
-            for canary in reversed(self._owned):
-                if canary.started:
-                    self.release(canary)
-            remove_run_containers(self.docker, self.run_id)
-        if self._shared is not None:
-            self._shared.api.close()
+        """Stop every canary this run started (unless keep) and remove probe containers.
+        Not interrupted by a second signal: half a teardown would leave the canary behind."""
+        with interrupts.shielded():
+            with self.clock.phase("canary down", announce=any(c.started for c in self._owned)):
+                for canary in reversed(self._owned):
+                    if canary.started:
+                        self.release(canary)
+                if self._docker is not None:
+                    remove_run_containers(self._docker, self.run_id)
+            for handle in self._handles.values():
+                handle.api.close()
 
-    def write_record(self) -> None:
-        """Leave reports/run.json for the summary and the Allure extras."""
+    def finish_record(self) -> RunRecord:
+        """The record's run-wide parts: phases and where the run happened."""
         self.record.phases = [{"phase": n, "seconds": round(s, 2)} for n, s in self.clock.phases]
         try:
-            engine = str(self.docker.version().get("Version", "unknown"))
+            engine = str(self._docker.version().get("Version", "unknown")) if self._docker \
+                else "not contacted"
         except Exception:  # the engine may be the very thing that went away
             engine = "unreachable"
         self.record.environment = describe_environment(engine, self.compose)
         self.record.environment["ports"] = (
             "canonical (backend 18000, workers 15003/15004, db 15432)"
             if self.settings.canonical_ports else "engine-chosen, on 127.0.0.1")
-        self.record.write(self.settings.reports_dir)
+        return self.record
 
 
 def worker_service(worker_type: str) -> str:

@@ -1,8 +1,10 @@
 """What a run leaves for its reports: scenario outcomes, image facts, timings, environment.
 
-behave's hooks fill a RunRecord while the run goes; after_all writes it as `reports/run.json`;
-the summary and the Allure extras are rendered from that file, so they can be re-rendered (and
-tested) without running anything.
+behave's hooks fill a RunRecord while the run goes (images, jobs, phases); after behave returns,
+`python -m canaryspec` judges every selected scenario (canaryspec.outcomes), adds how the run
+ended and writes it as `run.json`. The summary, JUnit and the Allure extras are rendered from
+that record, so they agree with each other and can be re-rendered (and tested) without running
+anything.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from canaryspec.settings import PROJECT_ROOT
+from allure_behave.utils import scenario_history_id
+
+from canaryspec.outcomes import CATEGORIES, Outcome, RunEnd, Verdict, headline, is_selected, judge
+from canaryspec.settings_paths import PROJECT_ROOT
 
 RUN_RECORD = "run.json"
 # The area each feature tag stands for, in report order (Allure's epic, the summary's rows).
@@ -30,9 +36,12 @@ class ScenarioRecord:
     feature_file: str
     name: str
     tags: list[str]
-    status: str
+    status: str            # its Outcome: passed, failed, broken, skipped, aborted
     seconds: float
-    reason: str = ""
+    reason: str = ""       # why it did not pass (whole), or why it was skipped
+    category: str = ""     # the Category key of a scenario that did not pass
+    history_id: str = ""   # Allure's id of this scenario (outline rows included)
+    steps: list[dict[str, str]] = field(default_factory=list)  # keyword, name, status
 
     @property
     def area(self) -> str:
@@ -40,6 +49,19 @@ class ScenarioRecord:
             if tag in self.tags:
                 return area
         return "Other"
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome(self.status)
+
+    @property
+    def headline(self) -> str:
+        """The reason in one line, keeping its decisive line."""
+        return headline(self.reason)
+
+    @property
+    def category_name(self) -> str:
+        return next((c.name for c in CATEGORIES if c.key == self.category), "")
 
 
 @dataclass
@@ -64,6 +86,12 @@ class RunRecord:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     setup_error: dict[str, Any] | None = None
+    interrupted_by: str | None = None     # the signal that aborted the run
+    exit_code: int | None = None
+
+    @property
+    def end(self) -> RunEnd:
+        return RunEnd(self.interrupted_by, self.setup_error)
 
     def write(self, reports_dir: Path) -> Path:
         reports_dir.mkdir(parents=True, exist_ok=True)
@@ -81,34 +109,41 @@ class RunRecord:
         data["images"] = {k: ImageRecord(**v) for k, v in data.get("images", {}).items()}
         return cls(**data)
 
-    def counts(self) -> dict[str, int]:
-        out = {"passed": 0, "failed": 0, "skipped": 0, "other": 0}
+    def counts(self) -> dict[Outcome, int]:
+        """Scenarios by outcome, every outcome present (zero included)."""
+        out = dict.fromkeys(Outcome, 0)
         for s in self.scenarios:
-            out[s.status if s.status in out else "other"] += 1
+            out[s.outcome] += 1
         return out
 
-
-def failure_reason(scenario: Any) -> str:
-    """The first paragraph of what failed in a behave scenario: the reason, not a traceback."""
-    for step in list(getattr(scenario, "background_steps", []) or []) + list(scenario.steps):
-        if getattr(step.status, "name", "") in {"failed", "error", "undefined"}:
-            if step.status.name == "undefined":
-                return f"undefined step: {step.keyword} {step.name}"
-            text = str(step.exception or step.error_message or "").strip()
-            paragraph = text.split("\n\n", 1)[0]
-            return f"{step.keyword} {step.name}: {paragraph}"[:600]
-    return ""
+    def outcomes(self) -> list[Outcome]:
+        return [s.outcome for s in self.scenarios]
 
 
-def record_scenario(scenario: Any) -> ScenarioRecord:
+def scenario_records(features: Iterable[Any], config: Any, end: RunEnd) -> list[ScenarioRecord]:
+    """One record per scenario the run selected (outline rows each), judged after the run."""
+    records = []
+    for feature in features:
+        for scenario in feature.walk_scenarios():
+            if is_selected(scenario, config):
+                records.append(record_scenario(scenario, judge(scenario, end)))
+    return records
+
+
+def record_scenario(scenario: Any, verdict: Verdict) -> ScenarioRecord:
+    category = verdict.category
     return ScenarioRecord(
         feature=scenario.feature.name,
         feature_file=Path(scenario.feature.filename).stem,
         name=scenario.name,
         tags=sorted({str(tag) for tag in scenario.effective_tags}),
-        status=scenario.status.name,
+        status=verdict.outcome.value,
         seconds=round(float(scenario.duration or 0.0), 2),
-        reason=failure_reason(scenario) if scenario.status.name != "passed" else "")
+        reason=verdict.reason[:4000],
+        category=category.key if category else "",
+        history_id=scenario_history_id(scenario),
+        steps=[{"keyword": step.keyword, "name": step.name, "status": step.status.name}
+               for step in scenario.all_steps])
 
 
 def _command_output(command: list[str]) -> str:

@@ -114,6 +114,8 @@ class Settings:
         if path is None:
             raise ConfigError(f"profile {self.profile.name!r} needs compose_file=<path to its "
                               "canary docker-compose.yml>")
+        if not path.is_file():
+            raise ConfigError(f"compose_file {path} does not exist")
         return path
 
 

@@ -3,4 +3,3 @@
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SETUP_ERROR_FILE = PROJECT_ROOT / "reports" / ".setup-error.json"

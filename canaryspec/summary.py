@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from canaryspec.outcomes import OUTCOME_ORDER, Outcome
 from canaryspec.run_record import AREAS, RunRecord, ScenarioRecord
 
 PASS, FAIL, NOT_RUN = "✅ PASS", "❌ FAIL", "⏭ NOT RUN"
+NOT_PASSED = (Outcome.FAILED, Outcome.BROKEN, Outcome.ABORTED)
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,13 @@ ALL_EVIDENCE = [BACKEND_HEALTH, REGISTERS, REACHES, *TRAINING, *BACKTEST, *DISPA
 
 
 def verdict(record: RunRecord, evidence: Iterable[Evidence]) -> tuple[str, list[ScenarioRecord]]:
-    """PASS when every scenario behind a row ran and passed; FAIL when one failed."""
+    """PASS when every scenario behind a row ran and passed; FAIL when one did not pass
+    (failed, broken or aborted); NOT RUN when some were not run or skipped."""
     evidence = list(evidence)
     found = [s for s in record.scenarios if any(e.matches(s) for e in evidence)]
-    if any(s.status == "failed" for s in found):
+    if any(s.outcome in NOT_PASSED for s in found):
         return FAIL, found
-    ran = [s for s in found if s.status == "passed"]
+    ran = [s for s in found if s.outcome is Outcome.PASSED]
     if not ran or len(ran) < len(found):
         return NOT_RUN, found
     return PASS, found
@@ -88,8 +91,8 @@ def _reduction(record: RunRecord, smaller: str, larger: str) -> float | None:
 
 
 def _failed_note(found: list[ScenarioRecord]) -> str:
-    failed = [s for s in found if s.status == "failed"]
-    return f"{failed[0].name}: {failed[0].reason.splitlines()[0][:160]}" if failed else ""
+    failed = [s for s in found if s.outcome in NOT_PASSED]
+    return f"{failed[0].name}: {failed[0].headline[:160]}" if failed else ""
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -184,34 +187,66 @@ def seed_tables(record: RunRecord) -> list[str]:
     return out
 
 
-def render(record: RunRecord) -> str:
+def verdict_line(record: RunRecord) -> str:
+    """The run's verdict in one line, every outcome counted (the summary's headline, the
+    console's last line)."""
     counts = record.counts()
     total = len(record.scenarios)
-    if record.setup_error:
-        headline = f"# Canary verdict: NOT RUN — set-up problem ({record.setup_error['kind']})"
-    elif counts["failed"] or counts["other"]:
-        headline = f"# Canary verdict: FAILED — {counts['failed']} of {total} scenarios failed"
+    tally = ", ".join(f"{counts[o]} {o.value}" for o in OUTCOME_ORDER)
+    if record.interrupted_by:
+        word = f"ABORTED by {record.interrupted_by}"
+    elif record.setup_error:
+        word = f"NOT RUN — set-up problem ({record.setup_error['kind']})"
+    elif any(counts[o] for o in NOT_PASSED):
+        word = "FAILED"
+    elif not counts[Outcome.PASSED]:
+        word = "NOT RUN — no scenario was judged"
     else:
-        headline = f"# Canary verdict: PASSED — {counts['passed']} of {total} scenarios passed"
-    out = [headline, "",
+        word = "PASSED"
+    return f"{word} — {tally} (of {total} selected)"
+
+
+def why_not_passed(record: RunRecord) -> list[str]:
+    """One line per scenario that did not pass, and one per group blocked by the same cause."""
+    lines: list[str] = []
+    groups: dict[tuple[str, str], list[ScenarioRecord]] = {}
+    for s in record.scenarios:
+        if s.outcome in NOT_PASSED:
+            groups.setdefault((s.status, s.headline), []).append(s)
+    for (status, reason), scenarios in groups.items():
+        category = scenarios[0].category_name
+        if len(scenarios) == 1:
+            s = scenarios[0]
+            lines.append(f"**{status}** [{category}] {s.feature}: {s.name} — {reason}")
+        else:
+            names = "; ".join(s.name for s in scenarios[:5]) + (" …" if len(scenarios) > 5 else "")
+            lines.append(f"**{status}** [{category}] {len(scenarios)} scenarios ({names}) — "
+                         f"{reason}")
+    return lines
+
+
+def render(record: RunRecord) -> str:
+    out = [f"# Canary verdict: {verdict_line(record)}", "",
            f"Target `{record.profile}`, run `{record.run_id}`, started {record.started_at}, git "
-           f"{record.environment.get('git.revision', '?')}.", ""]
+           f"{record.environment.get('git.revision', '?')}, exit code "
+           f"{record.exit_code if record.exit_code is not None else '?'}.", ""]
+    if record.interrupted_by:
+        out += [f"> The run was interrupted by {record.interrupted_by}: its canaries were torn "
+                "down and the scenarios it had not judged are reported as aborted.", ""]
     if record.setup_error:
         out += [f"> {line}" for line in str(record.setup_error["message"]).splitlines()] + [""]
-    failed = [s for s in record.scenarios if s.status == "failed"]
-    if failed:
-        out += ["## Why it failed", ""]
-        out += [f"- **{s.feature}: {s.name}** — {s.reason.splitlines()[0] if s.reason else ''}"
-                for s in failed] + [""]
+    reasons = why_not_passed(record)
+    if reasons:
+        out += ["## Why it did not pass", ""] + [f"- {line}" for line in reasons] + [""]
 
     out += ["## Scenarios by area", ""]
     rows = []
     for area in [*AREAS.values(), "Other"]:
         in_area = [s for s in record.scenarios if s.area == area]
         if in_area:
-            rows.append([area, *(str(sum(s.status == st for s in in_area))
-                                 for st in ("passed", "failed", "skipped"))])
-    out += _table(["Area", "Passed", "Failed", "Skipped"], rows)
+            rows.append([area, *(str(sum(s.outcome is o for s in in_area))
+                                 for o in OUTCOME_ORDER)])
+    out += _table(["Area", *(o.value.capitalize() for o in OUTCOME_ORDER)], rows)
     out += seed_tables(record)
     out += ["## Phase timings", ""]
     out += _table(["Phase", "Seconds"], [[p["phase"], f"{p['seconds']:.1f}"]

@@ -1,4 +1,4 @@
-@migrations @critical @fixture.canary.own
+@migrations @critical
 Feature: Database migrations
   As a release manager
   I want the backend image to bring a fresh database to the current schema

@@ -1,5 +1,7 @@
 """Steps that put a canary in place."""
 
+from pathlib import Path
+
 from behave import given
 from behave.runner import Context
 
@@ -13,5 +15,10 @@ def step_canary_running(context: Context) -> None:
 
 @given("a canary with a fresh, unmigrated database")
 def step_fresh_database(context: Context) -> None:
-    context.canary = context.own_canary
+    # The feature's own canary (db + backend), started by its first scenario that runs and
+    # removed when the feature ends: it may wipe the database at will.
+    purpose = Path(context.feature.filename).stem
+    if not context.run.knows_canary(purpose):
+        context.add_cleanup(context.run.release_own, purpose, layer="feature")
+    context.canary = context.run.own_canary(purpose, ("db", "backend"))
     reset_database(context.canary.canary)

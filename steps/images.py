@@ -19,7 +19,8 @@ from canaryspec.reporting import attach_json, attach_table
 
 
 def _probe(context, name: str) -> ImageProbe:
-    return ImageProbe(context.run.docker, context.images[role_of(name)], context.run.run_id)
+    return ImageProbe(context.run.docker, context.images[role_of(name)],
+                      context.run.owner.probe_labels())
 
 
 @given('the "{image}" image')

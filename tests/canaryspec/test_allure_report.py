@@ -88,7 +88,7 @@ def test_environment_categories_executor_and_history_are_written(report):
     assert "image.backend=tradelab-backend:test (bc557bc6, 269 MB)" in environment
     assert "docker.engine=20.10.24" in environment
     names = [c["name"] for c in json.loads((results / "categories.json").read_text())]
-    assert names[0].startswith("Infrastructure") and names[-1] == "Product defects"
+    assert names[0].startswith("Aborted") and names[-1] == "Product defects"
     assert json.loads((results / "executor.json").read_text())["buildOrder"] >= 1
     trend = json.loads((reports / "allure-history" / "history-trend.json").read_text())
     assert trend[0]["data"]["passed"] == 1 and trend[0]["data"]["failed"] == 1

@@ -1,34 +1,36 @@
-"""Which Allure category a failure lands in: product, test data, infrastructure, suite."""
+"""Allure files each result that did not pass under exactly one category: the one the summary
+and JUnit give it (canaryspec.outcomes decides it, categories.json only matches it)."""
+
+import json
+import re
 
 import pytest
 
-from canaryspec.allure_results import category_of, executor_info, update_history
-
-PRODUCT = "Product defects"
-INFRA = "Infrastructure problems (engine, build, Compose, ports)"
-DATA = "Test-data problems (strategies, market data, models)"
-SUITE = "Suite errors (a bug in canaryspec)"
+from canaryspec.allure_results import CATEGORIES_JSON, _details, executor_info, update_history
+from canaryspec.outcomes import ALLURE_STATUS, CATEGORIES, Outcome
+from canaryspec.run_record import ScenarioRecord
 
 
-@pytest.mark.parametrize(("status", "message", "category"), [
-    # A backend image with torch in it: the product is wrong.
-    ("failed", "tradelab-backend:broken contains torch: `import torch` succeeded", PRODUCT),
-    ("failed", "service backend exited (code 1) before becoming healthy", PRODUCT),
-    # A broken image build stops the run in set-up: reported as a broken result.
-    ("broken", "ImageUnavailable: build of tradelab-backend:test from Dockerfile.backend "
-               "failed: E: Unable to locate package python3-nope", INFRA),
-    ("broken", "EngineUnavailable: no Docker engine answers at unix:///nope.sock", INFRA),
-    ("broken", "PortInUse: port 18000 (backend) is already in use on 127.0.0.1", INFRA),
-    ("failed", "the canary failed to start earlier in this run: compose up failed", INFRA),
-    ("failed", "operation op_x ended failed: error: No market data for EURUSD 1h", DATA),
-    ("broken", "KeyError: 'result_summary'", SUITE),
-])
-def test_failures_are_classified(status, message, category):
-    assert category_of(status, message) == category
+def _allure_categories(status: str, trace: str) -> list[str]:
+    """Allure's own rule: status listed, and the regex matching the whole trace (DOTALL)."""
+    return [c["name"] for c in CATEGORIES_JSON
+            if status in c["matchedStatuses"] and re.fullmatch(c["traceRegex"], trace, re.DOTALL)]
 
 
-def test_passed_results_have_no_category():
-    assert category_of("passed", "") is None
+@pytest.mark.parametrize("category", CATEGORIES, ids=lambda c: c.key)
+@pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.BROKEN, Outcome.ABORTED])
+def test_a_result_lands_in_its_one_category(category, outcome):
+    scenario = ScenarioRecord("F", "f", "s", [], outcome.value, 1.0,
+                              "Then x: operation op_1 ended failed: No market data for NOPE",
+                              category.key)
+    trace = _details(scenario, "Traceback (most recent call last):\n  File x")["trace"]
+    assert _allure_categories(ALLURE_STATUS[outcome], trace) == [category.name]
+
+
+def test_categories_json_names_each_category_once():
+    names = [c["name"] for c in CATEGORIES_JSON]
+    assert len(names) == len(set(names)) == len(CATEGORIES)
+    assert names[-1] == "Product defects"
 
 
 def test_executor_names_the_ci_system():
@@ -48,7 +50,6 @@ def test_history_grows_one_build_per_run(tmp_path):
         '"start": 1, "stop": 3}')
     assert update_history(results, reports) == 1
     assert update_history(results, reports) == 2
-    import json
     history = json.loads((reports / "allure-history" / "history.json").read_text())
     assert history["h1"]["statistic"]["passed"] == 2
     assert len(history["h1"]["items"]) == 2

@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import pytest
 
@@ -42,14 +41,20 @@ def test_load_settings_rejects_bad_values(key, value, message):
         load_settings({key: value}, environ={})
 
 
-def test_ktrdr_profile_uses_real_image_names_and_needs_compose_file():
+def test_ktrdr_profile_uses_real_image_names_and_needs_compose_file(tmp_path):
     settings = load_settings({"profile": "ktrdr", "build": "false"}, environ={})
     assert settings.image("backend") == "ktrdr-backend:test"
     assert settings.profile.strict_health is False
     with pytest.raises(ConfigError, match="needs compose_file"):
         _ = settings.canary_compose_file
-    with_file = load_settings({"profile": "ktrdr", "compose_file": "x/compose.yml"}, environ={})
-    assert with_file.canary_compose_file == Path("x/compose.yml").resolve()
+    compose_file = tmp_path / "compose.yml"
+    compose_file.write_text("services: {}\n")
+    with_file = load_settings({"profile": "ktrdr", "compose_file": str(compose_file)},
+                              environ={})
+    assert with_file.canary_compose_file == compose_file
+    missing = load_settings({"profile": "ktrdr", "compose_file": "x/compose.yml"}, environ={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        _ = missing.canary_compose_file
 
 
 def test_ktrdr_profile_refuses_to_build():

@@ -103,3 +103,31 @@ def test_a_profile_without_its_compose_file(tmp_path):
     result = _run(tmp_path, "-D", "profile=ktrdr")
     assert result.returncode == 4
     assert "profile 'ktrdr' needs compose_file=" in _the_one_line(result)
+
+
+def test_a_compose_file_that_does_not_exist(tmp_path):
+    result = _run(tmp_path, "-D", f"compose_file={tmp_path / 'nope.yml'}")
+    assert result.returncode == 4
+    assert f"compose_file {tmp_path / 'nope.yml'} does not exist" in _the_one_line(result)
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert summary.startswith("# Canary verdict: NOT RUN — set-up problem (ConfigError)")
+
+
+@needs_engine
+def test_a_compose_file_compose_cannot_read(tmp_path):
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text("services:\n  backend:\n    image: [unclosed\n")
+    result = _run(tmp_path, "-D", f"compose_file={broken}", "-D", "build=false")
+    assert result.returncode == 4
+    assert f"Compose cannot read {broken}" in _the_one_line(result)
+
+
+def test_features_behave_cannot_load(tmp_path):
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "x.feature").write_text("Feature: no steps here\n")
+    result = subprocess.run([sys.executable, "-m", "canaryspec", "run", "features", "-D",
+                             f"reports_dir={tmp_path / 'reports'}"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4
+    assert "behave could not load the suite: ConfigError: No steps directory" in \
+        _the_one_line(result)
