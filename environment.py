@@ -111,7 +111,8 @@ def _settle_jobs(context: Context) -> None:
     handle = getattr(context, "canary", None)
     if handle is None or not context.jobs:
         return
-    cancelled = settle(handle.api, handle.canary, context.jobs)
+    cancelled = settle(handle.api, handle.canary, context.jobs,
+                       timeout=context.settings.deadlines.worker_free)
     if cancelled:
         attach_text("clean-up", f"cancelled what the scenario left running: {cancelled}")
 

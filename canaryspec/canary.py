@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -172,6 +173,21 @@ class ServiceState:
 
     def as_dict(self) -> dict[str, str]:
         return {"status": self.status, "health": self.health, "exit_code": self.exit_code}
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """How a service ended when asked to stop: by itself (0, or 143 = its own SIGTERM exit), or
+    killed by the engine once the grace period ran out (137)."""
+
+    service: str
+    exit_code: int
+    seconds: float
+    grace_s: float
+
+    @property
+    def stopped_by_itself(self) -> bool:
+        return self.exit_code in {0, 143}
 
 
 @dataclass
@@ -383,10 +399,25 @@ class Canary:
             raise CanaryUnavailable(f"service {service} has no container in {self.project}")
         return container
 
-    def restart(self, service: str, grace_s: int = 30) -> None:
-        """Stop (SIGTERM, then SIGKILL after `grace_s`, the canary's stop_grace_period) and
-        start the service's container again."""
-        self._running_container(service).restart(timeout=grace_s)
+    def restart(self, service: str) -> None:
+        """Stop (SIGTERM, then SIGKILL after its stop grace period) and start it again."""
+        container = self._running_container(service)
+        container.restart(timeout=int(container.attrs["Config"].get("StopTimeout") or 10))
+
+    def stop_and_start(self, service: str) -> StopResult:
+        """SIGTERM the service (SIGKILL once its stop grace period — the compose file's
+        `stop_grace_period`, else the engine's 10 s — runs out), note how it ended and how long
+        it took, then start it again."""
+        container = self._running_container(service)
+        grace_s = float(container.attrs["Config"].get("StopTimeout") or 10)
+        started = time.monotonic()
+        container.stop(timeout=int(grace_s))
+        seconds = time.monotonic() - started
+        container.reload()
+        result = StopResult(service, int(container.attrs["State"].get("ExitCode", -1)), seconds,
+                            grace_s)
+        container.start()
+        return result
 
     def kill(self, service: str) -> None:
         """SIGKILL the service's container (no clean shutdown) and start it again."""

@@ -6,6 +6,7 @@ and, when it passes, say what the operation last looked like and attach the work
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,13 @@ from typing import Any
 from canaryspec.api import START_PATHS, PlatformClient, Reply, operation_id_of
 from canaryspec.canary import Canary
 from canaryspec.migrations import checkpoint_count
-from canaryspec.readiness import TRANSIENT, WORKER_SERVICES, NotYet, wait_for_available_worker
+from canaryspec.readiness import (
+    TRANSIENT,
+    WORKER_SERVICES,
+    NotYet,
+    WorkerClient,
+    wait_for_available_worker,
+)
 from canaryspec.waiting import Observation, wait_until
 
 WORKER_OF = {"training": "training", "backtest": "backtesting"}
@@ -98,7 +105,7 @@ def send_job(api: PlatformClient, job: str, request: dict[str, Any]) -> StartedJ
 
 
 def start_job(api: PlatformClient, canary: Canary, job: str, request: dict[str, Any], *,
-              timeout: float = 30) -> StartedJob:
+              timeout: float) -> StartedJob:
     """Start a job once a worker of its type is free (an earlier scenario's cancelled job may
     still be winding down), and insist that it is accepted."""
     wait_for_available_worker(api, canary, WORKER_OF[job], timeout=timeout)
@@ -179,12 +186,24 @@ class ProgressSample:
     current_step: str
 
 
-def watch_progress(api: PlatformClient, canary: Canary, started: StartedJob, *,
-                   timeout: float) -> list[ProgressSample]:
-    """Every distinct progress the operation shows until it ends."""
+def watch_progress_rise(api: PlatformClient, canary: Canary, started: StartedJob, *,
+                        timeout: float) -> list[ProgressSample]:
+    """Read the running operation's progress until two in-between readings (0 < p < 100, each
+    naming its step) have risen one after the other; return every distinct reading.
+
+    Asks only for what "progress rises" means, not for the job to finish: a long job on a busy
+    host passes as soon as it shows two rising readings. A job that ends first (a platform that
+    reports only 0 and 100 %) fails at once with what it showed.
+    """
     samples: list[ProgressSample] = []
 
-    def check() -> Observation[None]:
+    def rising() -> list[ProgressSample]:
+        between = [s for s in samples
+                   if s.status == "running" and 0 < s.percentage < 100 and s.current_step]
+        return [b for a, b in itertools.pairwise(between)
+                if b.percentage > a.percentage]
+
+    def check() -> Observation[list[ProgressSample]]:
         op = read_operation(api, started.operation_id)
         if op is not None:
             progress = op.get("progress") or {}
@@ -192,19 +211,47 @@ def watch_progress(api: PlatformClient, canary: Canary, started: StartedJob, *,
                                     str(progress.get("current_step") or ""))
             if not samples or samples[-1] != sample:
                 samples.append(sample)
-        return Observation((op or {}).get("status") in TERMINAL, None, describe(op))
+            if op.get("status") in TERMINAL and not rising():
+                shown = ", ".join(f"{s.percentage:g}% {s.status}" for s in samples)
+                raise AssertionError(f"operation {started.operation_id} ended {op['status']} "
+                                     f"without two rising readings while it ran: {shown}")
+        return Observation(bool(rising()), samples, describe(op))
 
     wait_until(check, timeout=timeout, interval=0.1, transient=TRANSIENT,
-               what=f"operation {started.operation_id} finishing",
+               what=f"two rising progress readings of {started.operation_id}",
                evidence=lambda: canary.evidence(["backend",
                                                  WORKER_SERVICES[WORKER_OF[started.job]]]))
-    started.seconds = time.monotonic() - started.started_at
-    started.final = read_operation(api, started.operation_id)
     return samples
 
 
+def wait_for_worker_to_stop(canary: Canary, worker_type: str, operation_id: str, *,
+                            timeout: float) -> dict[str, Any]:
+    """After a cancel: the worker itself (its own /health and its own record of the operation,
+    not the backend's) has stopped the job and is idle. A worker that completes the job instead
+    fails at once: the cancel never reached it."""
+    worker = WorkerClient.of(canary, worker_type)
+
+    def check() -> Observation[dict[str, Any]]:
+        health = worker.health()
+        own = worker.operation_status(operation_id)
+        if own == "completed":
+            raise AssertionError(f"the {worker_type} worker completed {operation_id} after it "
+                                 f"was cancelled: the cancel never reached it ({health})")
+        idle = health.get("worker_status") == "idle" and \
+            health.get("current_operation") != operation_id
+        view = {"health": health, "operation status on the worker": own}
+        return Observation(idle and own in {"cancelled", None}, view,
+                           f"worker {health.get('worker_status')}, running "
+                           f"{health.get('current_operation')}, its record of the operation: "
+                           f"{own or 'none'}")
+
+    return wait_until(check, timeout=timeout, transient=TRANSIENT,
+                      what=f"the {worker_type} worker stopping {operation_id} itself",
+                      evidence=lambda: canary.evidence(["backend", WORKER_SERVICES[worker_type]]))
+
+
 def settle(api: PlatformClient, canary: Canary, started: list[StartedJob], *,
-           timeout: float = 30) -> list[str]:
+           timeout: float) -> list[str]:
     """After a scenario: cancel what it left running and wait for those workers to be free,
     so the next scenario starts from an idle canary. Returns what it had to cancel."""
     cancelled = []
@@ -230,6 +277,31 @@ def strategy_names(api: PlatformClient) -> list[str]:
     return [item["name"] if isinstance(item, dict) else str(item) for item in listed]
 
 
+def backtest_metrics(api: PlatformClient, operation_id: str) -> dict[str, Any]:
+    """A finished backtest's metrics, read through the results endpoint (what a client of the
+    platform gets)."""
+    reply = api.operation_results(operation_id)
+    if reply.status != 200:
+        raise AssertionError(f"results of {operation_id}: {reply.brief()}")
+    return ((reply.body or {}).get("results") or {}).get("metrics", {})
+
+
+# Written by the training worker's user, where models live: a file that is not a model.
+CORRUPT_MODEL = "/mnt/ktrdr_data/models/corrupt/not-a-model.pt"
+
+
+def write_corrupt_model(canary: Canary) -> str:
+    """Put a file that is not a model in the shared models volume; return its path."""
+    directory = CORRUPT_MODEL.rsplit("/", 1)[0]
+    result = canary.exec(WORKER_SERVICES["training"],
+                         ["sh", "-c", f"mkdir -p {directory} && printf 'not a model' > "
+                                      f"{CORRUPT_MODEL}"])
+    if result.exit_code != 0:
+        raise RuntimeError(f"could not write {CORRUPT_MODEL} in the models volume: "
+                             f"{result.output}")
+    return CORRUPT_MODEL
+
+
 def metric_bounds_problems(metrics: dict[str, Any],
                            bounds: list[tuple[str, float | None, float | None]]) -> list[str]:
     """Each metric outside its [at least, at most] bounds, in words (empty when all are sane)."""
@@ -241,6 +313,27 @@ def metric_bounds_problems(metrics: dict[str, Any],
         elif (low is not None and value < low) or (high is not None and value > high):
             problems.append(f"{name} = {value} is outside [{low}, {high}]")
     return problems
+
+
+def wait_for_progress(api: PlatformClient, canary: Canary, started: StartedJob, *,
+                      timeout: float) -> dict[str, Any]:
+    """The running operation has made some progress (more than 0 %): it has work to lose."""
+
+    def check() -> Observation[dict[str, Any] | None]:
+        op = read_operation(api, started.operation_id)
+        status = (op or {}).get("status")
+        if status in TERMINAL:
+            raise AssertionError(f"operation {started.operation_id} ended {status} before "
+                                 f"making progress: {describe(op)}")
+        percentage = float(((op or {}).get("progress") or {}).get("percentage") or 0)
+        return Observation(status == "running" and percentage > 0, op, describe(op))
+
+    found = wait_until(check, timeout=timeout, interval=0.25, transient=TRANSIENT,
+                       what=f"operation {started.operation_id} making progress",
+                       evidence=lambda: canary.evidence(
+                           ["backend", WORKER_SERVICES[WORKER_OF[started.job]]]))
+    assert found is not None
+    return found
 
 
 def wait_for_checkpoint(canary: Canary, operation_id: str, *, timeout: float) -> int:

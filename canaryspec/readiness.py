@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,8 +13,10 @@ from canaryspec.api import PlatformClient, Reply
 from canaryspec.canary import Canary
 from canaryspec.waiting import Observation, wait_until
 
-# The compose service of each worker type (the canary's naming, as the real platform's).
+# The compose service of each worker type (the canary's naming, as the real platform's), and
+# the port each serves its own API on inside the canary.
 WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worker"}
+WORKER_PORTS = {"training-worker": 5004, "backtest-worker": 5003}
 
 # Errors that mean "not up yet" while a service boots.
 TRANSIENT_HTTP = (httpx.TransportError,)
@@ -113,6 +116,37 @@ def wait_for_available_worker(api: PlatformClient, canary: Canary, worker_type: 
                        evidence=lambda: canary.evidence([s for s in ("backend", service) if s]))
     assert found is not None
     return found
+
+
+@dataclass
+class WorkerClient:
+    """A worker's own API (the contract's worker side), reached on its published host port:
+    what the worker itself says, not what the backend's registry says about it."""
+
+    url: str
+    timeout_s: float = 5.0
+
+    @classmethod
+    def of(cls, canary: Canary, worker_type: str) -> WorkerClient:
+        service = WORKER_SERVICES[worker_type]
+        return cls(canary.url(service, WORKER_PORTS[service]))
+
+    def health(self) -> dict[str, Any]:
+        reply = httpx.get(f"{self.url}/health", timeout=self.timeout_s)
+        if reply.status_code != 200:
+            raise NotYet(f"{self.url}/health answered {reply.status_code}")
+        return reply.json()
+
+    def operation_status(self, operation_id: str) -> str | None:
+        """The worker's own record of the operation's status (None if it keeps none)."""
+        reply = httpx.get(f"{self.url}/api/v1/operations/{operation_id}", timeout=self.timeout_s)
+        if reply.status_code == 404:
+            return None
+        if reply.status_code != 200:
+            raise NotYet(f"the worker's record of {operation_id}: {reply.status_code}")
+        body = reply.json()
+        data = body.get("data", body) if isinstance(body, dict) else {}
+        return data.get("status") if isinstance(data, dict) else None
 
 
 def health_seen_from_backend(canary: Canary, endpoint_url: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from canaryspec.api import PlatformClient
 from canaryspec.canary import (
     Canary,
     ComposeModel,
+    StopResult,
     compose_environment,
     find_compose,
     remove_run_containers,
@@ -129,7 +130,7 @@ class Run:
     def bring_up(self, canary: Canary) -> CanaryHandle:
         """Start `canary` and wait until its services are ready and its backend answers;
         CanaryUnavailable (naming the service and why) when it does not come up."""
-        timeout = self.settings.ready_timeout_s
+        timeout = self.settings.deadlines.ready
         with self.clock.phase(f"starting canary ({canary.purpose})"):
             canary.up()
         try:
@@ -150,13 +151,22 @@ class Run:
             handle.canary.kill(service)
         else:
             handle.canary.restart(service)
+        self._back_up(handle, service)
+
+    def stop_and_start_service(self, handle: CanaryHandle, service: str) -> StopResult:
+        """SIGTERM one service, note how it stopped, start it and wait until it is back."""
+        stopped = handle.canary.stop_and_start(service)
+        self._back_up(handle, service)
+        return stopped
+
+    def _back_up(self, handle: CanaryHandle, service: str) -> None:
         if service == "backend":
             # Engine-chosen host ports are chosen again on a restart: follow the backend.
             handle.api.close()
             handle.api = PlatformClient(handle.canary.url("backend", 8000))
-        wait_for_services_ready(handle.canary, [service], timeout=self.settings.ready_timeout_s)
+        wait_for_services_ready(handle.canary, [service], timeout=self.settings.deadlines.ready)
         wait_for_backend_answering(handle.api, handle.canary,
-                                   timeout=self.settings.ready_timeout_s)
+                                   timeout=self.settings.deadlines.ready)
 
     def _once(self, purpose: str, start) -> CanaryHandle:  # type: ignore[no-untyped-def]
         """The canary for `purpose`, started on first use; a failure to start is remembered,
@@ -183,7 +193,7 @@ class Run:
                     upgrade_to_head(canary)
                     for worker_type in WORKER_SERVICES:
                         wait_for_available_worker(handle.api, canary, worker_type,
-                                                  timeout=self.settings.ready_timeout_s)
+                                                  timeout=self.settings.deadlines.ready)
             except AssertionError as exc:
                 raise CanaryUnavailable(f"canary {canary.project} did not become ready: "
                                         f"{headline(str(exc))}", canary.evidence()) from exc

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from canaryspec.errors import ConfigError
@@ -53,6 +53,41 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+@dataclass(frozen=True)
+class Deadlines:
+    """How long the suite waits for the platform, in seconds: the one home of every deadline.
+
+    Each wait watches the platform's own progress (a status, a reading, a container state) and
+    ends as soon as it is seen; a deadline is only how long to keep looking. `slow_host_factor`
+    scales all of them, and the bounds the features state ("completes within 60 seconds"), for
+    a host slower than the ones they were measured on.
+    """
+
+    ready: float = 120             # canary services healthy, backend answering, workers registered
+    worker_free: float = 30        # a worker of the job's type available before a job is sent
+    job_running: float = 30        # a sent job reported running by the platform
+    job_done: float = 60           # a job a scenario needs done first (a trained model)
+    progress: float = 60           # two rising progress readings of a running job
+    cancel: float = 10             # after a cancel, the worker itself has stopped and is idle
+    status: float = 15             # a status the platform records after an action
+    checkpoint: float = 15         # a checkpoint of an interrupted training is recorded
+    registration: float = 60       # a worker registers (again) and the backend polls its health
+    worker_stop: float = 15        # a SIGTERM'd worker exits by itself (half its 30 s grace)
+    slow_host_factor: float = 1.0
+
+    def for_this_host(self) -> Deadlines:
+        """These deadlines multiplied by the slow-host factor (what the waits use)."""
+        return replace(self, **{name: getattr(self, name) * self.slow_host_factor
+                                for name in _DEADLINE_NAMES})
+
+    def bound(self, seconds: float) -> float:
+        """A bound a feature states, scaled for this host."""
+        return seconds * self.slow_host_factor
+
+
+_DEADLINE_NAMES = frozenset(f for f in Deadlines.__dataclass_fields__ if f != "slow_host_factor")
+
+
 def _bool(key: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -91,7 +126,7 @@ class Settings:
     compose_file: Path | None = None
     backend_size_budget_mb: float = 300
     worker_cpu_size_budget_mb: float = 1500
-    ready_timeout_s: float = 120
+    deadlines: Deadlines = field(default_factory=Deadlines)
     canonical_ports: bool = False
     reports_dir: Path = PROJECT_ROOT / "reports"
 
@@ -107,6 +142,10 @@ class Settings:
         if role not in budgets:
             raise AssertionError(f"no size budget is set for the {role} image")
         return budgets[role]
+
+    @property
+    def ready_timeout_s(self) -> float:
+        return self.deadlines.ready
 
     @property
     def canary_compose_file(self) -> Path:
@@ -130,7 +169,9 @@ _KEYS = {
     "compose_file": ("compose_file", lambda _k, v: Path(v).expanduser().resolve()),
     "backend_size_budget_mb": ("backend_size_budget_mb", _number),
     "worker_cpu_size_budget_mb": ("worker_cpu_size_budget_mb", _number),
-    "ready_timeout_s": ("ready_timeout_s", _number),
+    # Deadlines (canaryspec.settings.Deadlines): <name>_timeout_s, and the slow-host factor.
+    **{f"{name}_timeout_s": (f"deadlines.{name}", _number) for name in sorted(_DEADLINE_NAMES)},
+    "slow_host_factor": ("deadlines.slow_host_factor", _number),
     "canonical_ports": ("canonical_ports", _bool),
     "reports_dir": ("reports_dir", lambda _k, v: (PROJECT_ROOT / v).resolve()),
 }
@@ -157,9 +198,14 @@ def load_settings(userdata: Mapping[str, str],
                           f"{', '.join(sorted(PROFILES))}")
     profile = PROFILES[profile_name]
     values: dict[str, object] = {"build": profile.build_by_default}
+    deadlines: dict[str, float] = {}
     for key, raw in merged.items():
         attr, parse = _KEYS[key]  # type: ignore[misc]
-        values[attr] = parse(key, raw)
+        if attr.startswith("deadlines."):
+            deadlines[attr.removeprefix("deadlines.")] = parse(key, raw)
+        else:
+            values[attr] = parse(key, raw)
+    values["deadlines"] = Deadlines(**deadlines).for_this_host()
     if values.get("build") and not profile.dockerfiles:
         raise ConfigError(f"profile {profile_name!r} does not build its images here; "
                           "build them in the platform's repository and set build=false")

@@ -19,9 +19,19 @@ Feature: Backtesting
       | total_return | -1       |         |
       | sharpe_ratio |          |         |
 
+  Scenario: A backtest's result depends on the model it replays
+    Given trained models for "v3_minimal" and "v3_single_indicator"
+    When each model is backtested over the same market data
+    Then the two backtests report different results
+
   Scenario: A backtest without a trained model fails clearly
     When a backtest of "v3_minimal" is started with a model that does not exist
-    Then the backtest fails with an error naming the missing model
+    Then the backtest fails with an error naming the model
+
+  Scenario: A backtest of a corrupt model fails clearly
+    Given a corrupt model file in the models volume
+    When a backtest of "v3_minimal" is started with that model
+    Then the backtest fails with an error naming the model
 
   Scenario: A finished backtest is listed with its type and status
     Given a completed backtest of "v3_minimal"

@@ -30,7 +30,7 @@ Feature: Model training
     Given a long training of "v3_multi_symbol" is running
     When the training is cancelled
     Then the operation is recorded as "cancelled"
-    And the "training" worker becomes available again within 15 seconds
+    And the "training" worker stops the job itself and is idle again
 
   Scenario: A training of an unknown strategy is rejected
     When a training of "neuro_mean_reversion" is started
@@ -44,9 +44,10 @@ Feature: Model training
 
   @faults @slow
   Scenario: A training worker stopped mid-run cancels its training and keeps a checkpoint
-    Given a long training of "v3_multi_symbol" is running
-    When the "training" worker is restarted
-    Then the operation is recorded as "cancelled"
+    Given a long training of "v3_multi_symbol" is making progress
+    When the "training" worker is asked to stop
+    Then it stops by itself within its grace period
+    And the operation is recorded as "cancelled"
     And a checkpoint of the operation is recorded
     And a "training" worker is registered again under a new identity within 60 s
 

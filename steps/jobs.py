@@ -9,11 +9,11 @@ from hamcrest import (
     contains_string,
     empty,
     equal_to,
-    greater_than,
     has_entries,
     has_item,
     has_key,
     is_in,
+    is_not,
     matches_regexp,
     not_none,
 )
@@ -28,8 +28,13 @@ def _api(context):
     return context.canary.api
 
 
+def _deadlines(context):
+    return context.settings.deadlines
+
+
 def _start(context, job, request):
-    started = jobs.start_job(_api(context), context.canary.canary, job, request)
+    started = jobs.start_job(_api(context), context.canary.canary, job, request,
+                             timeout=_deadlines(context).worker_free)
     context.jobs.append(started)
     context.job = started
     return started
@@ -52,7 +57,8 @@ def _finish(context, statuses, seconds):
 def step_start_training(context: Context, strategy: str) -> None:
     _count_operations(context)
     # Judged by the Then steps: accepted for a real strategy, refused for an unknown one.
-    jobs.wait_for_available_worker(_api(context), context.canary.canary, "training", timeout=30)
+    jobs.wait_for_available_worker(_api(context), context.canary.canary, "training",
+                                   timeout=_deadlines(context).worker_free)
     context.job = jobs.send_job(_api(context), "training", jobs.training_request(strategy))
     context.jobs.append(context.job)
 
@@ -62,7 +68,15 @@ def step_start_training(context: Context, strategy: str) -> None:
 def step_long_training_running(context: Context, strategy: str) -> None:
     _start(context, "training", jobs.training_request(strategy, long=True))
     jobs.wait_for_operation(_api(context), context.canary.canary, context.job.operation_id,
-                            {"running"}, timeout=15, worker_type="training")
+                            {"running"}, timeout=_deadlines(context).job_running,
+                            worker_type="training")
+
+
+@given('a long training of "{strategy}" is making progress')
+def step_long_training_progressing(context: Context, strategy: str) -> None:
+    step_long_training_running(context, strategy)
+    jobs.wait_for_progress(_api(context), context.canary.canary, context.job,
+                           timeout=_deadlines(context).progress)
 
 
 @given('a trained model for "{strategy}"')
@@ -71,8 +85,10 @@ def step_trained_model(context: Context, strategy: str) -> None:
     if model and file_exists(context.canary.canary, "backtest-worker", model):
         return
     _start(context, "training", jobs.training_request(strategy))
-    final = _finish(context, {"completed"}, 60)
-    context.run.trained_models[strategy] = final["result_summary"]["model_path"]
+    _finish(context, {"completed"}, _deadlines(context).job_done)
+    # A model the platform says it trained must be there: its absence is the platform's fault.
+    step_model_saved(context)
+    context.run.trained_models[strategy] = context.job.final["result_summary"]["model_path"]
 
 
 def _backtest_request(context, strategy, **overrides):
@@ -89,16 +105,41 @@ def step_start_backtest(context: Context, strategy: str) -> None:
 
 @when('a backtest of "{strategy}" is started with a model that does not exist')
 def step_start_backtest_without_model(context: Context, strategy: str) -> None:
-    context.missing_model = f"/mnt/ktrdr_data/models/{strategy}/never-trained.pt"
-    _start(context, "backtest", jobs.backtest_request(strategy,
-                                                      model_path=context.missing_model))
+    context.model_path = f"/mnt/ktrdr_data/models/{strategy}/never-trained.pt"
+    _start(context, "backtest", jobs.backtest_request(strategy, model_path=context.model_path))
+
+
+@given("a corrupt model file in the models volume")
+def step_corrupt_model(context: Context) -> None:
+    context.model_path = jobs.write_corrupt_model(context.canary.canary)
+
+
+@when('a backtest of "{strategy}" is started with that model')
+def step_start_backtest_with_model(context: Context, strategy: str) -> None:
+    _start(context, "backtest", jobs.backtest_request(strategy, model_path=context.model_path))
+
+
+@given('trained models for "{first}" and "{second}"')
+def step_two_trained_models(context: Context, first: str, second: str) -> None:
+    context.strategies = [first, second]
+    for strategy in context.strategies:
+        step_trained_model(context, strategy)
+
+
+@when("each model is backtested over the same market data")
+def step_backtest_each(context: Context) -> None:
+    context.backtests = []
+    for strategy in context.strategies:
+        _start(context, "backtest", _backtest_request(context, strategy))
+        _finish(context, {"completed"}, _deadlines(context).job_done)
+        context.backtests.append(context.job)
 
 
 @given('a completed backtest of "{strategy}"')
 def step_completed_backtest(context: Context, strategy: str) -> None:
     step_trained_model(context, strategy)
     _start(context, "backtest", _backtest_request(context, strategy))
-    _finish(context, {"completed"}, 30)
+    _finish(context, {"completed"}, _deadlines(context).job_done)
 
 
 @when('another training of "{strategy}" is started')
@@ -145,7 +186,7 @@ def step_accepted(context: Context) -> None:
 @then("the {job} completes within {seconds:d} seconds")
 @when("the {job} completes within {seconds:d} seconds")
 def step_completes_within(context: Context, job: str, seconds: int) -> None:
-    _finish(context, {"completed"}, seconds)
+    _finish(context, {"completed"}, _deadlines(context).bound(seconds))
 
 
 @then("its results include training and test metrics")
@@ -167,35 +208,36 @@ def step_model_saved(context: Context) -> None:
 
 @then("its progress rises while it runs")
 def step_progress_rises(context: Context) -> None:
-    samples = jobs.watch_progress(_api(context), context.canary.canary, context.job, timeout=60)
-    context.run.record_job(context.job)
+    samples = jobs.watch_progress_rise(_api(context), context.canary.canary, context.job,
+                                       timeout=_deadlines(context).progress)
     attach_json("progress samples", [s.__dict__ for s in samples])
-    running = [s for s in samples if s.status == "running" and 0 < s.percentage < 100]
-    percentages = [s.percentage for s in running]
-    assert_that(len(set(percentages)), greater_than(1),
-                f"fewer than two different in-between percentages while running: {samples}")
+    percentages = [s.percentage for s in samples if s.status == "running"]
     assert_that(percentages, equal_to(sorted(percentages)), f"progress went backwards: {samples}")
-    assert_that(all(s.current_step for s in running), equal_to(True),
-                f"a running reading names no current step: {samples}")
 
 
 @then('the operation is recorded as "{status}"')
 def step_operation_status(context: Context, status: str) -> None:
-    step_operation_status_within(context, status, 15)
+    _wait_for_status(context, status, _deadlines(context).status)
 
 
 @then('the operation is recorded as "{status}" within {seconds:d} seconds')
 def step_operation_status_within(context: Context, status: str, seconds: int) -> None:
+    _wait_for_status(context, status, _deadlines(context).bound(seconds))
+
+
+def _wait_for_status(context, status, timeout):
     final = jobs.wait_for_operation(_api(context), context.canary.canary,
-                                    context.job.operation_id, {status}, timeout=seconds,
+                                    context.job.operation_id, {status}, timeout=timeout,
                                     worker_type=jobs.WORKER_OF[context.job.job])
     attach_json("operation", final)
 
 
-@then('the "{worker_type}" worker becomes available again within {seconds:d} seconds')
-def step_worker_free_again(context: Context, worker_type: str, seconds: int) -> None:
-    jobs.wait_for_available_worker(_api(context), context.canary.canary, worker_type,
-                                   timeout=seconds)
+@then('the "{worker_type}" worker stops the job itself and is idle again')
+def step_worker_stops_job(context: Context, worker_type: str) -> None:
+    view = jobs.wait_for_worker_to_stop(context.canary.canary, worker_type,
+                                        context.job.operation_id,
+                                        timeout=_deadlines(context).cancel)
+    attach_json("the worker's own view", view)
 
 
 @then("the request is refused because the strategy is unknown")
@@ -251,24 +293,32 @@ def step_ran_on_type(context: Context, worker_type: str) -> None:
 
 @then("a checkpoint of the operation is recorded")
 def step_checkpoint_recorded(context: Context) -> None:
-    jobs.wait_for_checkpoint(context.canary.canary, context.job.operation_id, timeout=15)
+    jobs.wait_for_checkpoint(context.canary.canary, context.job.operation_id,
+                             timeout=_deadlines(context).checkpoint)
 
 
-@then("the backtest fails with an error naming the missing model")
+@then("the backtest fails with an error naming the model")
 def step_backtest_fails_clearly(context: Context) -> None:
     final = jobs.finish(_api(context), context.canary.canary, context.job, {"failed"},
-                        timeout=30)
+                        timeout=_deadlines(context).job_done)
     attach_json("backtest operation", final)
-    assert_that(final.get("error_message") or "", contains_string(context.missing_model),
-                f"the failure does not name the missing model: {jobs.describe(final)}")
+    assert_that(final.get("error_message") or "", contains_string(context.model_path),
+                f"the failure does not name the model: {jobs.describe(final)}")
+
+
+@then("the two backtests report different results")
+def step_backtests_differ(context: Context) -> None:
+    results = [jobs.backtest_metrics(_api(context), job.operation_id)
+               for job in context.backtests]
+    attach_json("backtest metrics by model", dict(zip(context.strategies, results, strict=True)))
+    assert_that(results[0], is_not(equal_to(results[1])),
+                f"backtests of {' and '.join(context.strategies)} gave the same results: the "
+                f"backtest does not depend on its model ({results[0]})")
 
 
 @then("its metrics are within these bounds")
 def step_metrics_in_bounds(context: Context) -> None:
-    # Read through the results endpoint: what a client of the platform gets.
-    reply = _api(context).operation_results(context.job.operation_id)
-    assert_that(reply.status, equal_to(200), f"backtest results: {reply.brief()}")
-    metrics = ((reply.body or {}).get("results") or {}).get("metrics", {})
+    metrics = jobs.backtest_metrics(_api(context), context.job.operation_id)
     attach_json("backtest metrics", metrics)
 
     def number(cell):

@@ -64,6 +64,9 @@ def step_schema_unchanged(context: Context) -> None:
 @then("the backend reports the database schema as not migrated")
 def step_health_reports_unmigrated(context: Context) -> None:
     reply = context.canary.api.health()
-    database = reply.body.get("database", {}) if isinstance(reply.body, dict) else {}
-    assert_that(database.get("migrated"), equal_to(False),
+    body = reply.body if isinstance(reply.body, dict) else {}
+    # Judged as a client reads it: the overall status first, then the detail.
+    assert_that(body.get("status"), is_not(equal_to("ok")),
+                f"backend health says ok on an unmigrated schema: {reply.brief()}")
+    assert_that((body.get("database") or {}).get("migrated"), equal_to(False),
                 f"backend health does not report the schema as unmigrated: {reply.brief()}")

@@ -28,8 +28,14 @@ def save_model(model: nn.Module, strategy: dict[str, Any], path: Path) -> None:
 
 
 def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
-    saved = torch.load(path, map_location="cpu")
-    model = build_model(saved["strategy"])
-    model.load_state_dict(saved["state_dict"])
+    """The model saved at `path` and its strategy; a file that is not one of our models is an
+    error that names it."""
+    try:
+        saved = torch.load(path, map_location="cpu")
+        model = build_model(saved["strategy"])
+        model.load_state_dict(saved["state_dict"])
+    except Exception as exc:
+        raise ValueError(f"Model {path} could not be loaded: {type(exc).__name__}: {exc}") \
+            from exc
     model.eval()
     return model, saved["strategy"]
