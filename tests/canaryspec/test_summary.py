@@ -66,8 +66,9 @@ def test_a_green_run_reproduces_the_four_handoff_tables_with_its_figures():
 def test_a_failed_row_says_fail_and_why_first():
     failing = "The backend image does not contain torch"
     text = summary.render(_record(lambda name: "failed" if name == failing else "passed"))
-    assert text.startswith("# Canary verdict: FAILED — 47 passed, 1 failed, 0 broken, 0 skipped, "
-                           "0 aborted (of 48 selected)")
+    total = len(_scenario_names())
+    assert text.startswith(f"# Canary verdict: FAILED — {total - 1} passed, 1 failed, 0 broken, "
+                           f"0 skipped, 0 aborted (of {total} selected)")
     assert text.index("## Why it did not pass") < text.index("## Scenarios by area")
     assert "backend contains torch" in text
     assert "| Backend has NO torch | ❌ FAIL 269 MB image" in text
