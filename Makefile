@@ -10,7 +10,7 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint benchmark steps-catalog clean
+        lint hadolint benchmark verdicts steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -66,6 +66,12 @@ integration: images
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint deploy/docker/Dockerfile.*
+
+# The suite checks itself: each variant in variants/catalog.toml breaks tradelab in one way and
+# must be caught by its named scenarios (reports/verdicts.md). VARIANTS="a b" runs only those.
+VARIANTS ?=
+verdicts: images
+	$(PY) -m canaryspec verdicts $(VARIANTS)
 
 benchmark: setup
 	$(PY) -m canaryspec benchmark $(BEHAVE_ARGS)

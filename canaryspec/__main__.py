@@ -4,6 +4,7 @@ run        the acceptance suite (behave with the project's configuration), repor
 build      build (or find) the images only
 benchmark  the suite, then reports/benchmark.md with the phase timings of that run
 clean      remove canaries kept with keep=true (or the one named) and dead runs' leftovers
+verdicts   break the platform on purpose (variants/catalog.toml) and check the suite notices
 
 Exit codes of `run`: 0 every selected scenario passed; 1 one failed or was broken; 3 nothing was
 judged (no scenario selected, or all skipped); 4-9 a set-up problem (see canaryspec.errors);
@@ -13,6 +14,7 @@ judged (no scenario selected, or all skipped); 4-9 a set-up problem (see canarys
 from __future__ import annotations
 
 import contextlib
+import shutil
 import statistics
 import sys
 import time
@@ -266,7 +268,43 @@ def _clean(args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": _behave, "build": _build, "benchmark": _benchmark, "clean": _clean}
+def _verdicts(args: list[str]) -> int:
+    """Break the platform on purpose, variant by variant; fail when a variant is missed."""
+    from canaryspec import verdicts
+    from canaryspec.images import connect_engine
+
+    only = set(args)
+    variants = [v for v in verdicts.load_catalog() if not only or v.name in only]
+    unknown = only - {v.name for v in variants}
+    if unknown:
+        print(f"canaryspec: no variant named {', '.join(sorted(unknown))}; the catalogue has "
+              f"{', '.join(v.name for v in verdicts.load_catalog())}", file=sys.stderr)
+        return ConfigError.exit_code
+    try:
+        settings = _settings(_configuration([]))
+        client = connect_engine()
+    except CanaryspecError as error:
+        print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
+        return error.exit_code
+    reports = settings.reports_dir / "verdicts"
+    shutil.rmtree(reports, ignore_errors=True)
+    started, judgements = time.monotonic(), []
+    for variant in variants:
+        print(f"canaryspec: variant {variant.name}: {variant.breaks} ...", flush=True)
+        judgement = verdicts.check_variant(client, settings, variant, reports)
+        judgements.append(judgement)
+        outcome = "caught" if judgement.caught else "MISSED"
+        extra = f", {len(judgement.unexpected)} unexpected failure(s)" if judgement.unexpected \
+            else ""
+        print(f"canaryspec: variant {variant.name}: {outcome}{extra} in "
+              f"{judgement.seconds:.0f} s", flush=True)
+    path = verdicts.write_reports(judgements, time.monotonic() - started, settings.reports_dir)
+    print(path.read_text())
+    return 0 if all(j.clean for j in judgements) else 1
+
+
+COMMANDS = {"run": _behave, "build": _build, "benchmark": _benchmark, "clean": _clean,
+            "verdicts": _verdicts}
 
 
 def main(argv: list[str]) -> int:

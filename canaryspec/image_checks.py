@@ -54,6 +54,14 @@ class ImageProbe:
                            f"assert {forbidden!r} not in sys.modules, "
                            f"'{module} imported {forbidden}'")
 
+    def package_dirs(self, package: str) -> list[str]:
+        """Every installed copy of a Python package in the image (any site- or dist-packages
+        of any interpreter), found on disk rather than through one interpreter's path."""
+        result = self.run(["find", "/", "-xdev", "-type", "d", "-name", package,
+                           "-path", "*-packages/*", "-prune"])
+        return sorted(line for line in result.output.splitlines()
+                      if line.endswith(f"-packages/{package}"))
+
     def uid(self) -> CommandResult:
         return self.run(["id", "-u"])
 

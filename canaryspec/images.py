@@ -112,16 +112,17 @@ def check_build_inputs(settings: Settings, client: DockerClient) -> None:
 
 
 def build_image(client: DockerClient, dockerfile: Path, tag: str, *, base_image: str,
-                log_path: Path | None = None) -> float:
-    """Build `tag` from `dockerfile` with the repository root as context; return seconds taken.
+                log_path: Path | None = None, context: Path = PROJECT_ROOT) -> float:
+    """Build `tag` from `dockerfile` with `context` (the repository root, or a scratch copy of
+    it) as build context; return seconds taken.
 
     The legacy builder keeps the engine's layer cache, so an unchanged image builds in seconds.
     """
     started = time.monotonic()
     lines: list[str] = []
     try:
-        for chunk in client.api.build(path=str(PROJECT_ROOT),
-                                      dockerfile=str(dockerfile.relative_to(PROJECT_ROOT)),
+        for chunk in client.api.build(path=str(context),
+                                      dockerfile=str(dockerfile.relative_to(context)),
                                       tag=tag, buildargs={"BASE_IMAGE": base_image}, rm=True,
                                       forcerm=True, decode=True, pull=False):
             if "stream" in chunk:

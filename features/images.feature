@@ -7,6 +7,7 @@ Feature: Split images
   Scenario: The backend image does not contain torch
     Given the "backend" image
     Then it cannot import "torch"
+    And no Python on it has "torch" installed
 
   Scenario: The backend web application loads without torch
     Given the "backend" image

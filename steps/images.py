@@ -4,6 +4,7 @@ from behave import given, then
 from behave.runner import Context
 from hamcrest import (
     assert_that,
+    empty,
     equal_to,
     greater_than_or_equal_to,
     is_in,
@@ -46,7 +47,14 @@ def step_cannot_import(context: Context, module: str) -> None:
                 f"{context.image.facts.tag} contains {module}: `import {module}` succeeded")
     assert_that(result.output, matches_regexp(rf"ModuleNotFoundError: No module named '{module}'"),
                 f"{context.image.facts.tag}: import failed for another reason")
-    if module == "torch":
+
+
+@then('no Python on it has "{package}" installed')
+def step_no_package_anywhere(context: Context, package: str) -> None:
+    # Not only the app's interpreter: a package in any site- or dist-packages is in the image.
+    found = context.image.package_dirs(package)
+    assert_that(found, empty(), f"{context.image.facts.tag} contains {package}: {found}")
+    if package == "torch":
         context.run.record.images[context.image.facts.role].torch = "none"
 
 

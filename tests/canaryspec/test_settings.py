@@ -60,3 +60,31 @@ def test_ktrdr_profile_uses_real_image_names_and_needs_compose_file(tmp_path):
 def test_ktrdr_profile_refuses_to_build():
     with pytest.raises(ConfigError, match="does not build its images here"):
         load_settings({"profile": "ktrdr", "build": "true"}, environ={})
+
+
+def test_deadlines_are_named_settings_scaled_by_the_slow_host_factor():
+    settings = load_settings({"cancel_timeout_s": "8", "slow_host_factor": "2.5"}, environ={})
+    assert settings.deadlines.cancel == 20
+    assert settings.deadlines.ready == 300  # the default 120, scaled
+    assert settings.deadlines.bound(60) == 150  # a bound a feature states, scaled too
+
+
+def test_a_deadline_from_the_environment_wins(monkeypatch):
+    settings = load_settings({"progress_timeout_s": "60"},
+                             environ={"CANARYSPEC_PROGRESS_TIMEOUT_S": "90"})
+    assert settings.deadlines.progress == 90
+
+
+def test_a_deadline_must_be_a_positive_number():
+    with pytest.raises(ConfigError, match="worker_stop_timeout_s='soon' is not a number"):
+        load_settings({"worker_stop_timeout_s": "soon"}, environ={})
+
+
+def test_no_step_holds_a_deadline_of_its_own():
+    import re
+
+    from canaryspec.settings import PROJECT_ROOT
+
+    for path in (PROJECT_ROOT / "steps").glob("*.py"):
+        literal = re.findall(r"timeout=\d", path.read_text())
+        assert literal == [], f"{path.name} waits with a literal deadline: {literal}"

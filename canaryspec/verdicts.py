@@ -1,0 +1,247 @@
+"""The suite checks itself: broken variants of the platform, each of which a named scenario must
+catch (`python -m canaryspec verdicts`, `make verdicts`).
+
+A variant is a patch (variants/<name>.patch) applied to a scratch copy of this repository. Its
+images are built from that copy under their own tag (`tradelab-<role>:variant-<name>`; the
+engine's layer cache rebuilds only the layers the patch touched; roles it does not touch are the
+tested images, re-tagged), then the suite runs only the features that matter against them. The
+run's judged record says whether each declared scenario caught it (did not pass, with a reason
+that says what the catalogue expects) and whether anything failed that should not have.
+`reports/verdicts.md` lists every variant; the command fails when a variant is missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker.errors
+from docker import DockerClient
+
+from canaryspec.images import build_image
+from canaryspec.outcomes import Outcome
+from canaryspec.run_record import RunRecord, ScenarioRecord
+from canaryspec.settings import IMAGE_ROLES, Settings
+from canaryspec.settings_paths import PROJECT_ROOT
+
+VARIANTS_DIR = PROJECT_ROOT / "variants"
+CATALOG = VARIANTS_DIR / "catalog.toml"
+ANY_SCENARIO = "*"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of breaking the platform, and the scenarios that must notice."""
+
+    name: str
+    breaks: str                      # what is wrong, in the product's words
+    patch: Path
+    rebuild: tuple[str, ...]         # image roles whose build the patch changes
+    tags: str                        # behave tag expression: the features that matter
+    catches: tuple[str, ...]         # scenarios that must not pass (outline: the template)
+    says: str                        # a regex the catching reason must match
+    may_also_fail: tuple[str, ...] = ()  # collateral failures that are expected ("*": any)
+    names: str = ""                  # optional behave -n filter, to run less
+    settings: tuple[str, ...] = ()   # extra -D key=value for this variant's run
+
+
+def load_catalog(path: Path = CATALOG) -> list[Variant]:
+    """Every variant of the catalogue, in its order."""
+    data = tomllib.loads(path.read_text())
+    variants = []
+    for name, entry in data.items():
+        variants.append(Variant(
+            name=name, breaks=entry["breaks"], patch=path.parent / entry["patch"],
+            rebuild=tuple(entry.get("rebuild", [])), tags=entry["tags"],
+            catches=tuple(entry["catches"]), says=entry["says"],
+            may_also_fail=tuple(entry.get("may_also_fail", [])), names=entry.get("names", ""),
+            settings=tuple(entry.get("settings", []))))
+    return variants
+
+
+def template(name: str) -> str:
+    """A scenario's name without an outline row's " -- @1.2 Examples" suffix."""
+    return name.split(" -- @", 1)[0]
+
+
+@dataclass
+class Judgement:
+    """What the run against one variant showed."""
+
+    variant: Variant
+    caught_by: list[ScenarioRecord] = field(default_factory=list)
+    missed_by: list[str] = field(default_factory=list)   # declared catchers that passed / absent
+    unexpected: list[ScenarioRecord] = field(default_factory=list)
+    exit_code: int | None = None
+    seconds: float = 0.0
+    problem: str = ""  # the variant could not be built or run
+
+    @property
+    def caught(self) -> bool:
+        return not self.problem and not self.missed_by and bool(self.caught_by)
+
+    @property
+    def clean(self) -> bool:
+        return self.caught and not self.unexpected
+
+
+def judge_variant(variant: Variant, record: RunRecord) -> Judgement:
+    """Did each declared scenario catch the variant, saying why; did anything else fail?"""
+    judgement = Judgement(variant)
+    says = re.compile(variant.says, re.IGNORECASE)
+    for wanted in variant.catches:
+        runs = [s for s in record.scenarios if template(s.name) == wanted]
+        catching = [s for s in runs if s.outcome in (Outcome.FAILED, Outcome.BROKEN)
+                    and says.search(s.reason)]
+        if runs and len(catching) == len(runs):
+            judgement.caught_by += catching
+        else:
+            seen = "; ".join(f"{s.status}: {s.headline[:200]}" for s in runs) or "not run"
+            judgement.missed_by.append(f"{wanted} ({seen})")
+    allowed = set(variant.catches) | set(variant.may_also_fail)
+    for scenario in record.scenarios:
+        if scenario.outcome in (Outcome.PASSED, Outcome.SKIPPED):
+            continue
+        if ANY_SCENARIO in allowed or template(scenario.name) in allowed:
+            continue
+        judgement.unexpected.append(scenario)
+    return judgement
+
+
+def scratch_copy(destination: Path) -> Path:
+    """The repository's tracked files plus the wheelhouse (what the images are built from)."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    shutil.copytree(PROJECT_ROOT / "build" / "wheelhouse", destination / "build" / "wheelhouse")
+    return destination
+
+
+def apply_patch(patch: Path, tree: Path) -> None:
+    result = subprocess.run(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=tree,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{patch.name} does not apply: {result.stderr.strip()}")
+
+
+def variant_tag(variant: Variant) -> str:
+    return f"variant-{variant.name}"
+
+
+def build_variant(client: DockerClient, settings: Settings, variant: Variant, tree: Path,
+                  logs: Path) -> str:
+    """Images of the variant under their own tag; return the tag."""
+    tag = variant_tag(variant)
+    for role in IMAGE_ROLES:
+        target = settings.profile.image_names[role]
+        if role in variant.rebuild:
+            dockerfile = tree / settings.profile.dockerfiles[role].relative_to(PROJECT_ROOT)
+            build_image(client, dockerfile, f"{target}:{tag}", base_image=settings.base_image,
+                        log_path=logs / f"build-{role}.log", context=tree)
+        else:
+            client.images.get(settings.image(role)).tag(target, tag)
+    return tag
+
+
+def remove_variant_images(client: DockerClient, settings: Settings, variant: Variant) -> None:
+    for role in IMAGE_ROLES:
+        name = f"{settings.profile.image_names[role]}:{variant_tag(variant)}"
+        # Already gone, or still used by a leftover container: harmless either way.
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(name)
+
+
+def run_suite_against(variant: Variant, tag: str, reports: Path) -> int:
+    """The suite, in its own process, on the variant's images: only the features that matter."""
+    command = [sys.executable, "-m", "canaryspec", "run", "--tags", variant.tags,
+               "-D", f"image_tag={tag}", "-D", "build=false", "-D", f"reports_dir={reports}"]
+    if variant.names:
+        command += ["-n", variant.names]
+    for extra in variant.settings:
+        command += ["-D", extra]
+    with (reports.parent / f"{reports.name}.console.log").open("w") as console:
+        return subprocess.run(command, cwd=PROJECT_ROOT, stdout=console,
+                              stderr=subprocess.STDOUT).returncode
+
+
+def check_variant(client: DockerClient, settings: Settings, variant: Variant,
+                  reports_root: Path) -> Judgement:
+    started = time.monotonic()
+    reports = reports_root / variant.name
+    reports.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"variant-{variant.name}-") as scratch:
+            tree = scratch_copy(Path(scratch))
+            apply_patch(variant.patch, tree)
+            tag = build_variant(client, settings, variant, tree, reports)
+        code = run_suite_against(variant, tag, reports)
+        record = RunRecord.read(reports)
+        if record is None:
+            judgement = Judgement(variant, problem=f"the run left no run.json (exit {code})")
+        else:
+            judgement = judge_variant(variant, record)
+        judgement.exit_code = code
+    except Exception as exc:  # a variant that cannot be built or run is reported, not fatal
+        judgement = Judgement(variant, problem=f"{type(exc).__name__}: {exc}")
+    finally:
+        remove_variant_images(client, settings, variant)
+    judgement.seconds = time.monotonic() - started
+    return judgement
+
+
+def render(judgements: list[Judgement], total_seconds: float) -> str:
+    caught = sum(j.caught for j in judgements)
+    clean = sum(j.clean for j in judgements)
+    verdict = "PASSED" if clean == len(judgements) else "FAILED"
+    out = [f"# Verdicts: {verdict} — {caught} of {len(judgements)} broken variants caught, "
+           f"{clean} with no unexpected failure", "",
+           f"Each variant breaks the platform in one way; the named scenarios must catch it. "
+           f"Wall time {total_seconds:.0f} s.", "",
+           "| variant | what it breaks | caught | by | message | unexpected failures | s |",
+           "|---|---|---|---|---|---|---:|"]
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    for j in judgements:
+        status = "✅ caught" if j.caught else "❌ MISSED"
+        by = "; ".join(sorted({template(s.name) for s in j.caught_by}))
+        message = j.problem or (j.caught_by[0].headline[:240] if j.caught_by else "") or \
+            "; ".join(j.missed_by)
+        unexpected = "; ".join(f"{s.name} ({s.status}: {s.headline[:120]})"
+                               for s in j.unexpected) or "none"
+        out.append(f"| `{j.variant.name}` | {cell(j.variant.breaks)} | {status} | {cell(by)} | "
+                   f"{cell(message)} | {cell(unexpected)} | {j.seconds:.0f} |")
+    missed = [j for j in judgements if not j.caught]
+    if missed:
+        out += ["", "## Missed", ""]
+        out += [f"- `{j.variant.name}`: {j.problem or '; '.join(j.missed_by)}" for j in missed]
+    return "\n".join(out) + "\n"
+
+
+def write_reports(judgements: list[Judgement], total_seconds: float, reports_dir: Path) -> Path:
+    path = reports_dir / "verdicts.md"
+    path.write_text(render(judgements, total_seconds))
+    (reports_dir / "verdicts.json").write_text(json.dumps([{
+        "variant": j.variant.name, "breaks": j.variant.breaks, "caught": j.caught,
+        "clean": j.clean, "caught_by": [s.name for s in j.caught_by],
+        "message": j.caught_by[0].reason if j.caught_by else "", "missed_by": j.missed_by,
+        "unexpected": [{"name": s.name, "status": s.status, "reason": s.reason}
+                       for s in j.unexpected],
+        "problem": j.problem, "exit_code": j.exit_code, "seconds": round(j.seconds, 1)}
+        for j in judgements], indent=2) + "\n")
+    return path

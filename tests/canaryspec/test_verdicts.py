@@ -1,0 +1,114 @@
+"""The self-check's bookkeeping: the catalogue is sound and a variant is judged caught only when
+every declared scenario did not pass for the declared reason."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from behave.parser import parse_file
+
+from canaryspec.run_record import RunRecord, ScenarioRecord
+from canaryspec.settings import IMAGE_ROLES, PROJECT_ROOT
+from canaryspec.verdicts import (
+    Variant,
+    judge_variant,
+    load_catalog,
+    render,
+    scratch_copy,
+    template,
+)
+
+CATALOG = load_catalog()
+REQUIRED = {"torch-in-backend", "no-alembic-in-backend", "worker-never-registers",
+            "unknown-strategy-accepted", "model-never-saved", "backtest-ignores-model",
+            "sweeper-never-fails-orphans", "health-blind-to-schema", "self-migrating-backend",
+            "cancel-never-reaches-worker", "backtests-to-training-workers", "bad-input-persisted",
+            "worker-ignores-sigterm", "progress-only-at-start-and-end"}
+
+
+def _scenario_names() -> set[str]:
+    names = set()
+    for path in (PROJECT_ROOT / "features").glob("*.feature"):
+        for scenario in parse_file(str(path)).walk_scenarios():
+            names.add(template(scenario.name))
+    return names
+
+
+def test_the_catalogue_covers_every_required_break():
+    assert {v.name for v in CATALOG} >= REQUIRED
+    assert len(CATALOG) >= 12
+
+
+@pytest.mark.parametrize("variant", CATALOG, ids=lambda v: v.name)
+def test_each_variant_names_real_scenarios_and_images(variant: Variant):
+    names = _scenario_names()
+    for scenario in (*variant.catches, *variant.may_also_fail):
+        assert scenario == "*" or scenario in names, scenario
+    assert set(variant.rebuild) <= set(IMAGE_ROLES)
+    assert variant.patch.is_file()
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    return scratch_copy(tmp_path_factory.mktemp("scratch"))
+
+
+@pytest.mark.parametrize("variant", CATALOG, ids=lambda v: v.name)
+def test_each_patch_applies_to_the_current_tree(variant: Variant, tree):
+    check = subprocess.run(["git", "apply", "--check", str(variant.patch)], cwd=tree,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+VARIANT = Variant(name="health-blind", breaks="health says ok", patch=PROJECT_ROOT,
+                  rebuild=("backend",), tags="@migrations",
+                  catches=("The backend's health reports an unmigrated schema",),
+                  says="says ok on an unmigrated schema",
+                  may_also_fail=("Upgrading a second time changes nothing",))
+
+
+def _record(*scenarios: tuple[str, str, str]) -> RunRecord:
+    record = RunRecord(run_id="r", profile="tradelab")
+    record.scenarios = [ScenarioRecord("Database migrations", "migrations", name, [], status,
+                                       1.0, reason) for name, status, reason in scenarios]
+    return record
+
+
+def test_a_variant_is_caught_when_its_scenario_fails_for_the_declared_reason():
+    judgement = judge_variant(VARIANT, _record(
+        ("The backend's health reports an unmigrated schema", "failed",
+         "Then ...: backend health says ok on an unmigrated schema: 200 {...}"),
+        ("Upgrading a second time changes nothing", "broken", "collateral"),
+        ("Upgrading brings the schema to the head revision", "passed", "")))
+    assert judgement.caught and judgement.clean
+
+
+def test_a_variant_whose_scenario_passes_is_missed():
+    judgement = judge_variant(VARIANT, _record(
+        ("The backend's health reports an unmigrated schema", "passed", "")))
+    assert not judgement.caught
+    assert "passed" in judgement.missed_by[0]
+
+
+def test_failing_for_another_reason_is_not_catching():
+    judgement = judge_variant(VARIANT, _record(
+        ("The backend's health reports an unmigrated schema", "broken",
+         "KeyError: 'database'")))
+    assert not judgement.caught
+
+
+def test_a_declared_scenario_that_did_not_run_is_a_miss():
+    assert not judge_variant(VARIANT, _record()).caught
+
+
+def test_an_undeclared_failure_is_reported_as_unexpected():
+    judgement = judge_variant(VARIANT, _record(
+        ("The backend's health reports an unmigrated schema", "failed",
+         "says ok on an unmigrated schema"),
+        ("Upgrading brings the schema to the head revision", "failed", "schema at None")))
+    assert judgement.caught and not judgement.clean
+    assert [s.name for s in judgement.unexpected] == [
+        "Upgrading brings the schema to the head revision"]
+    assert "❌" not in render([judgement], 1.0).splitlines()[6]
+    assert render([judgement], 1.0).startswith("# Verdicts: FAILED")
