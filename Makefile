@@ -19,10 +19,11 @@ canary: setup
 canary-gpu: setup
 	$(PY) -m canaryspec run --tags=@gpu features-gpu $(BEHAVE_ARGS)
 
-# Static checks first (seconds), unit tests, then whole runs against broken variants of the
-# images (integration), then the canary suite itself.
+# Static checks first (seconds), unit tests, whole runs against broken images (integration),
+# the canary suite itself, then the self-check: every broken variant of the platform caught.
 test: setup lint unit integration
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
+	$(PY) -m canaryspec verdicts
 
 setup: host-packages venv base wheelhouse
 
