@@ -10,7 +10,7 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint benchmark verdicts steps-catalog clean
+        lint hadolint benchmark verdicts real-platform steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -67,6 +67,13 @@ integration: images
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint deploy/docker/Dockerfile.*
+
+# The real platform (kpiteira/ktrdr): its images built by its own repository, its own canary
+# compose file unmodified; reports in reports/ktrdr/.
+KTRDR ?= ../ktrdr
+real-platform: venv
+	$(PY) -m canaryspec run -D profile=ktrdr -D reports_dir=reports/ktrdr \
+	    -D compose_file=$(abspath $(KTRDR))/deploy/environments/canary/docker-compose.yml $(BEHAVE_ARGS)
 
 # The suite checks itself: each variant in variants/catalog.toml breaks tradelab in one way and
 # must be caught by its named scenarios (reports/verdicts.md). VARIANTS="a b" runs only those.

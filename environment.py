@@ -4,7 +4,6 @@ Shared state on `context` (root layer unless said otherwise):
   settings     the frozen Settings of the run
   active_tags  the ActiveTagMatcher that skips checks a profile does not promise
   run          the Run: engine client, images, canaries, phase clock, the run's record
-  images       role -> ImageFacts of the images under test
 Per scenario (set by Given/When steps, read by Then steps):
   canary       the CanaryHandle (canary + api client) the scenario works against
   jobs         the jobs the scenario started (settled in after_scenario)
@@ -24,7 +23,6 @@ from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
 from canaryspec import interrupts
-from canaryspec.canary import check_ports_free
 from canaryspec.errors import CanaryspecError
 from canaryspec.jobs import settle
 from canaryspec.reporting import attach_json, attach_text
@@ -49,11 +47,10 @@ def before_all(context: Context) -> None:
     context.run = Run(context.settings)
     context.add_cleanup(_close_run, context)
     try:
-        check_ports_free(context.settings)
         with context.run.clock.phase("set-up (Compose, compose file, dead runs)"):
             context.run.start()
         with context.run.clock.phase("images (build or find)"):
-            context.images = context.run.prepare_images()
+            context.run.build_images()
     except CanaryspecError as error:
         _stop_run(context, error)
 

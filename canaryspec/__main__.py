@@ -209,11 +209,12 @@ def _build(args: list[str]) -> int:
     try:
         run = Run(_settings(_configuration(args)))
         with run.clock.phase("images (build or find)"):
-            images = run.prepare_images()
+            run.build_images()
+        images = [run.image(role) for role in run.settings.profile.image_names]
     except CanaryspecError as error:
         print(f"canaryspec: {error}", file=sys.stderr)
         return error.exit_code
-    for facts in images.values():
+    for facts in images:
         print(f"{facts.tag:32} {facts.short_id}  {facts.size_mb:8.1f} MB")
     return 0
 

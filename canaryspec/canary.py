@@ -35,21 +35,17 @@ from canaryspec.errors import (
     ComposeFailed,
     ComposeUnavailable,
     ConfigError,
+    ImageUnavailable,
     PortInUse,
 )
 from canaryspec.images import CommandResult
 from canaryspec.outcomes import decisive_line
 from canaryspec.owners import PROBE, RUN, Owner
+from canaryspec.seeding import tar_of
 from canaryspec.settings import Settings
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-# Host-port variables of the compose file, by service and container port.
-PORT_VARIABLES = {("backend", 8000): "BACKEND_PORT", ("db", 5432): "DB_PORT",
-                  ("backtest-worker", 5003): "BACKTEST_WORKER_PORT",
-                  ("training-worker", 5004): "TRAINING_WORKER_PORT"}
-CANONICAL_PORTS = {"BACKEND_PORT": 18000, "DB_PORT": 15432, "BACKTEST_WORKER_PORT": 15003,
-                   "TRAINING_WORKER_PORT": 15004}
 
 
 def _compose_candidates() -> list[list[str]]:
@@ -97,15 +93,11 @@ def find_compose() -> list[str]:
 
 @dataclass(frozen=True)
 class ComposeModel:
-    """A compose file as Compose itself reads it (`compose config`): what the override must
-    label and which services are one-shots (others wait for them to complete)."""
+    """A compose file as Compose itself reads it (`compose config`): its services, what each
+    runs and publishes and mounts, and which are one-shots (others wait for them to finish)."""
 
     file: Path
-    services: tuple[str, ...]
-    networks: tuple[str, ...]
-    volumes: tuple[str, ...]
-    one_shots: frozenset[str]
-    healthchecked: frozenset[str]
+    config: dict[str, Any]
 
     @classmethod
     def read(cls, compose: list[str], file: Path, env: dict[str, str]) -> ComposeModel:
@@ -116,28 +108,124 @@ class ComposeModel:
         if result.returncode != 0:
             raise ConfigError(f"Compose cannot read {file}: "
                               f"{decisive_line(result.stderr) or result.stdout.strip()}")
-        return cls.from_config(file, json.loads(result.stdout))
+        return cls(file, json.loads(result.stdout))
 
-    @classmethod
-    def from_config(cls, file: Path, config: dict[str, Any]) -> ComposeModel:
-        services = config.get("services") or {}
-        one_shots = {dependency for spec in services.values()
-                     for dependency, how in (spec.get("depends_on") or {}).items()
-                     if (how or {}).get("condition") == "service_completed_successfully"}
-        healthchecked = {name for name, spec in services.items()
+    def _services(self) -> dict[str, dict[str, Any]]:
+        return self.config.get("services") or {}
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(self._services())
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        return _declared(self.config.get("networks"))
+
+    @property
+    def volumes(self) -> tuple[str, ...]:
+        return _declared(self.config.get("volumes"))
+
+    @property
+    def one_shots(self) -> frozenset[str]:
+        return frozenset(dependency for spec in self._services().values()
+                         for dependency, how in (spec.get("depends_on") or {}).items()
+                         if (how or {}).get("condition") == "service_completed_successfully")
+
+    @property
+    def healthchecked(self) -> frozenset[str]:
+        return frozenset(name for name, spec in self._services().items()
                          if (spec.get("healthcheck") or {}).get("test")
-                         and not (spec.get("healthcheck") or {}).get("disable")}
-        return cls(file, tuple(services), _declared(config.get("networks")),
-                   _declared(config.get("volumes")), frozenset(one_shots),
-                   frozenset(healthchecked))
+                         and not (spec.get("healthcheck") or {}).get("disable"))
 
-    def override(self, labels: dict[str, str]) -> dict[str, Any]:
-        """The override that puts `labels` on every service, network and volume."""
-        return {"services": {s: {"labels": labels} for s in self.services},
-                **({"networks": {n: {"labels": labels} for n in self.networks}}
-                   if self.networks else {}),
-                **({"volumes": {v: {"labels": labels} for v in self.volumes}}
-                   if self.volumes else {})}
+    def image_of(self, service: str) -> str:
+        return str(self._services()[service].get("image", ""))
+
+    def port_of(self, service: str) -> int:
+        """The first container port the service publishes (its API)."""
+        ports = self._services().get(service, {}).get("ports") or []
+        if not ports:
+            raise CanaryUnavailable(f"service {service} publishes no port in {self.file}")
+        return int(ports[0]["target"])
+
+    def published_ports(self) -> dict[str, list[int]]:
+        """Host ports the file itself publishes, by service (the canonical ones)."""
+        return {name: [int(p["published"]) for p in spec.get("ports") or []
+                       if str(p.get("published", "")).isdigit()]
+                for name, spec in self._services().items()}
+
+    def bind_mounts(self) -> dict[str, str]:
+        """Host folders the file mounts (source -> the canary volume that replaces it)."""
+        sources = sorted({m["source"] for spec in self._services().values()
+                          for m in spec.get("volumes") or [] if m.get("type") == "bind"})
+        names: dict[str, str] = {}
+        for source in sources:
+            base = re.sub(r"[^a-z0-9]+", "-", Path(source).name.lower()).strip("-") or "data"
+            name = f"host-{base}"
+            while name in names.values():
+                name += "-x"
+            names[source] = name
+        return names
+
+    def override(self, labels: dict[str, str], images: dict[str, str], *,
+                 engine_ports: bool) -> dict[str, Any]:
+        """The Compose override that makes this file a canary of its own (Compose v2's
+        `!reset`/`!override` tags are written by `render_override`):
+
+        - every container, network and volume carries the run's owner `labels`;
+        - services run the `images` the settings name (service -> image);
+        - fixed `container_name`s are dropped: Compose names containers by project;
+        - with `engine_ports`, every published port is re-published on 127.0.0.1 at a port the
+          engine picks (no collision between runs, nothing on 0.0.0.0);
+        - host folders (bind mounts) are replaced by volumes of the canary's own, so nothing of
+          the host is mounted and the suite can seed them.
+        """
+        binds = self.bind_mounts()
+        services: dict[str, Any] = {}
+        for name, spec in self._services().items():
+            entry: dict[str, Any] = {"labels": labels}
+            if name in images:
+                entry["image"] = images[name]
+            if spec.get("container_name"):
+                entry["container_name"] = _RESET
+            if engine_ports and spec.get("ports"):
+                entry["ports"] = _Override([{"target": int(p["target"]), "host_ip": "127.0.0.1",
+                                             "protocol": p.get("protocol", "tcp")}
+                                            for p in spec["ports"]])
+            mounts = spec.get("volumes") or []
+            if any(m.get("type") == "bind" for m in mounts):
+                entry["volumes"] = _Override([
+                    {"type": "volume", "source": binds[m["source"]], "target": m["target"],
+                     "read_only": bool(m.get("read_only"))} if m.get("type") == "bind" else m
+                    for m in mounts])
+            services[name] = entry
+        out: dict[str, Any] = {"services": services}
+        volumes = {v: {"labels": labels} for v in (*self.volumes, *binds.values())}
+        if volumes:
+            out["volumes"] = volumes
+        if self.networks:
+            out["networks"] = {n: {"labels": labels} for n in self.networks}
+        return out
+
+
+class _Override(list):  # type: ignore[type-arg]
+    """A list Compose must take instead of the file's (rendered with the `!override` tag)."""
+
+
+_RESET = object()  # a key Compose must drop (rendered `!reset null`)
+
+
+def render_override(value: Any) -> str:
+    """YAML for an override: JSON (which YAML reads) plus Compose's `!override`/`!reset` tags."""
+    if value is _RESET:
+        return "!reset null"
+    if isinstance(value, _Override):
+        return "!override [" + ", ".join(render_override(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {render_override(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(render_override(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 SERVER_ERRORS_MEAN_BROKEN = 5
@@ -214,8 +302,40 @@ class Canary:
 
     # --- life cycle ------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
-        """Variables the compose file reads: image tags and host ports."""
-        return compose_environment(self.settings)
+        return compose_environment()
+
+    def images(self) -> dict[str, str]:
+        """The image each service runs: the settings' for the roles the suite pins, else the
+        compose file's."""
+        pinned = {service: self.settings.image(role)
+                  for service, role in self.settings.profile.service_roles.items()}
+        return {service: pinned.get(service) or self.model.image_of(service)
+                for service in self.model.services}
+
+    def check_images(self) -> None:
+        """Every image the canary's services run is on the engine (no registry to pull from)."""
+        missing = {}
+        for service in self._services_to_start():
+            image = self.images()[service]
+            try:
+                self.client.images.get(image)
+            except docker.errors.ImageNotFound:
+                missing[image] = service
+        if missing:
+            raise ImageUnavailable("image(s) the canary runs are not on this engine: " + ", ".join(
+                f"{image} ({service})" for image, service in missing.items()) +
+                "; build them (tradelab: build=true) or load them (docker load / a registry)")
+
+    def _services_to_start(self) -> set[str]:
+        """The services named and everything they depend on."""
+        wanted, stack = set(), list(self.all_services)
+        while stack:
+            service = stack.pop()
+            if service not in wanted:
+                wanted.add(service)
+                stack += list((self.model.config["services"][service].get("depends_on")
+                               or {}).keys())
+        return wanted
 
     def _command(self, *args: str) -> list[str]:
         files = ["-f", str(self.model.file)]
@@ -228,11 +348,48 @@ class Canary:
                               text=True, timeout=timeout)
 
     def _write_override(self) -> None:
+        override = self.model.override(self.owner.labels(), self.images(),
+                                       engine_ports=not self.settings.canonical_ports)
         handle, path = tempfile.mkstemp(prefix=f"{self.project}-", suffix=".override.yml")
         with os.fdopen(handle, "w") as out:
-            # JSON is YAML: Compose reads it as the override it is.
-            json.dump(self.model.override(self.owner.labels()), out, indent=2)
+            out.write(render_override(override) + "\n")
         self._override = Path(path)
+
+    def _seed_volumes(self) -> None:
+        """Fill the volumes that replace the compose file's host folders: the profile's market
+        data into the data folder, and each folder a service mounts read-write made writable
+        by that service's user (a non-root worker saves its models there)."""
+        binds = self.model.bind_mounts()
+        for service in self._services_to_start():
+            for mount in self.model.config["services"][service].get("volumes") or []:
+                if mount.get("type") != "bind":
+                    continue
+                volume = f"{self.project}_{binds[mount['source']]}"
+                market = self.settings.profile.market_data
+                if market is not None and mount["target"] == self.settings.profile.data_mount:
+                    self._put_files(volume, self.images()[service], tar_of(market.files()))
+                if not mount.get("read_only"):
+                    self._give_to_user_of(volume, self.images()[service])
+
+    def _put_files(self, volume: str, image: str, archive: bytes) -> None:
+        helper = self.client.containers.create(image, entrypoint=["true"], user="0",
+                                               volumes={volume: {"bind": "/seed"}},
+                                               labels=self.owner.probe_labels())
+        try:
+            helper.put_archive("/seed", archive)
+        finally:
+            helper.remove(force=True)
+
+    def _give_to_user_of(self, volume: str, image: str) -> None:
+        user = (self.client.images.get(image).attrs.get("Config") or {}).get("User") or ""
+        if user in {"", "root", "0", "0:0"}:
+            return
+        output = self.client.containers.run(image, ["-R", user, "/seed"], entrypoint=["chown"],
+                                            user="0", volumes={volume: {"bind": "/seed"}},
+                                            labels=self.owner.probe_labels(), remove=True,
+                                            network_disabled=True)
+        if output:
+            raise ComposeFailed(f"could not make {volume} writable for {user}: {output!r}")
 
     def up(self) -> None:
         """Create and start the services; Compose itself honours depends_on conditions.
@@ -242,9 +399,17 @@ class Canary:
         healthcheck's retries); any other refusal is Compose's (ComposeFailed, with its
         message): a set-up problem.
         """
+        self.check_images()
         self.started = True
         atexit.register(self.down)  # a crash past behave's hooks still cleans up
         self._write_override()
+        if self.model.bind_mounts():
+            # Create the project (its volumes) first, so they can be seeded before anything runs.
+            created = self._compose("up", "--no-start", "--pull", "never", *self.services)
+            if created.returncode != 0:
+                raise ComposeFailed(f"Compose could not create canary {self.project} (exit "
+                                    f"{created.returncode}): {decisive_line(created.stderr)}")
+            self._seed_volumes()
         process = subprocess.Popen(
             self._command("up", "--detach", "--no-build", "--pull", "never", *self.services),
             env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -289,7 +454,9 @@ class Canary:
 
     # --- state -----------------------------------------------------------------------------
     def container(self, service: str) -> Container | None:
-        found = self.client.containers.list(all=True, filters={"label": [
+        # ignore_removed: a container that goes away between listing and reading (Compose at
+        # work, a busy engine) is simply not there, not a crash of the suite.
+        found = self.client.containers.list(all=True, ignore_removed=True, filters={"label": [
             f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={service}"]})
         return found[0] if found else None
 
@@ -355,15 +522,27 @@ class Canary:
                                     f"{self.project} (is the container running?)")
         return int(bindings[0]["HostPort"])
 
-    def url(self, service: str, container_port: int) -> str:
-        return f"http://127.0.0.1:{self.host_port(service, container_port)}"
+    def url(self, service: str) -> str:
+        """The service's API on the host (its first published port)."""
+        return f"http://127.0.0.1:{self.host_port(service, self.model.port_of(service))}"
 
-    def describe_url(self, service: str, container_port: int) -> str:
+    def describe_url(self, service: str) -> str:
         """The service's URL, or why there is none (for messages, never raises)."""
         try:
-            return self.url(service, container_port)
+            return self.url(service)
         except CanaryUnavailable as exc:
             return f"no URL: {exc}"
+
+    def published(self) -> dict[str, str]:
+        """Where each running service's ports are bound on the host (what isolation is real)."""
+        bound = {}
+        for service in self.all_services:
+            container = self.container(service)
+            for port, bindings in ((container.attrs["NetworkSettings"]["Ports"] or {}).items()
+                                   if container else []):
+                for binding in bindings or []:
+                    bound[f"{service}:{port}"] = f"{binding['HostIp']}:{binding['HostPort']}"
+        return bound
 
     def exec(self, service: str, command: list[str], *, user: str = "",
              with_stderr: bool = False) -> CommandResult:
@@ -442,23 +621,17 @@ class Canary:
         return "\n".join(parts)
 
 
-def compose_environment(settings: Settings) -> dict[str, str]:
-    """Variables the canary's compose file reads: image tags and host ports."""
-    env = dict(os.environ)
-    env.update({"BACKEND_IMAGE": settings.image("backend"),
-                "WORKER_IMAGE": settings.image("worker-cpu"),
-                "DB_IMAGE": settings.image("db")})
-    for variable, port in CANONICAL_PORTS.items():
-        # 0 lets the engine pick a free port: no race between choosing and binding.
-        env[variable] = str(port) if settings.canonical_ports else "0"
-    return env
+def compose_environment() -> dict[str, str]:
+    """The environment Compose runs with. Images, ports and mounts are set by the generated
+    override, not by variables: the real platform's compose file reads none."""
+    return dict(os.environ)
 
 
 def remove_leftovers(client: DockerClient, labels: dict[str, str]) -> list[str]:
     """Remove containers, networks and volumes carrying `labels` that are still there."""
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
     removed: list[str] = []
-    for container in client.containers.list(all=True, filters=filters):
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         container.remove(force=True, v=True)
         removed.append(f"container {container.name}")
     for network in client.networks.list(filters=filters):
@@ -486,17 +659,17 @@ def file_exists(canary: Canary, service: str, path: str) -> bool:
     return canary.exec(service, ["test", "-s", path]).exit_code == 0
 
 
-def check_ports_free(settings: Settings, host: str = "127.0.0.1") -> None:
-    """With canonical ports, each must be free before anything starts (PortInUse otherwise);
-    with engine-chosen ports (the default) there is nothing to check."""
+def check_ports_free(settings: Settings, model: ComposeModel) -> None:
+    """With canonical ports (the compose file's own), each must be free before anything
+    starts (PortInUse otherwise); with engine-chosen ports (the default) nothing to check."""
     if not settings.canonical_ports:
         return
-    for variable, port in CANONICAL_PORTS.items():
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                service = variable.removesuffix("_PORT").lower().replace("_", "-")
-                raise PortInUse(f"port {port} ({service}) is already in use on {host}; stop what "
-                                "holds it, or run without canonical_ports so the engine picks "
-                                "free ports") from None
+    for service, ports in model.published_ports().items():
+        for port in ports:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind(("0.0.0.0", port))
+                except OSError:
+                    raise PortInUse(f"port {port} ({service}) is already in use; stop what "
+                                    "holds it, or run without canonical_ports so the engine "
+                                    "picks free ports") from None

@@ -1,10 +1,15 @@
 """Errors of the suite itself: set-up problems (one sentence, an exit code of their own) and a
-canary that could not be brought up (the scenarios that needed it are broken, not failed)."""
+canary that could not be brought up (the scenarios that needed it are broken, not failed).
+
+Both are AssertionErrors only so that behave, when one is raised in a step, prints its one
+sentence instead of a traceback; canaryspec.outcomes files them as broken (never as a product
+failure) by their class.
+"""
 
 from __future__ import annotations
 
 
-class CanaryspecError(Exception):
+class CanaryspecError(AssertionError):
     """A problem with the set-up, not with the product: reported as one line, no traceback, and
     the run stops (scenarios not yet run are broken, "blocked by" it)."""
 
@@ -52,11 +57,10 @@ class ComposeFailed(CanaryspecError):
     exit_code = 9
 
 
-class CanaryUnavailable(Exception):
+class CanaryUnavailable(AssertionError):
     """A canary's service exited or never became healthy: the scenarios that need the canary
-    cannot be judged. Not an AssertionError, so behave files them as errors (broken), and the
-    message names the service, its state and its decisive log line; `evidence` holds the state
-    and log tail of every service, for the report."""
+    cannot be judged (broken, not failed). The message names the service, its state and its
+    decisive log line; `evidence` holds the state and log tail of every service."""
 
     def __init__(self, message: str, evidence: str = ""):
         super().__init__(message)

@@ -24,6 +24,17 @@ def role_of(name: str) -> str:
             from None
 
 
+def cuda_evidence(torch: dict[str, object]) -> list[str]:
+    """Why a torch install is a CUDA build (empty for a CPU build): the CUDA version it was built
+    for and the nvidia-* distributions beside it. Whether this host has a GPU does not matter."""
+    evidence = [f"torch {torch['version']} built for CUDA {torch['cuda_build']}"] \
+        if torch.get("cuda_build") else []
+    nvidia = list(torch.get("nvidia_distributions") or [])  # type: ignore[call-overload]
+    if nvidia:
+        evidence.append(f"{len(nvidia)} nvidia-* distributions ({', '.join(nvidia)})")
+    return evidence
+
+
 @dataclass
 class ImageProbe:
     """Runs throwaway containers of one image to learn facts about it."""
@@ -42,11 +53,28 @@ class ImageProbe:
         return self.python(f"import {module}")
 
     def torch_facts(self) -> dict[str, object]:
-        result = self.python("import json, torch; print(json.dumps({'version': "
-                             "torch.__version__, 'cuda': torch.cuda.is_available()}))")
+        """torch's version, the CUDA it was built for (None for a CPU build), whether a GPU is
+        visible here, and the nvidia-* distributions installed beside it."""
+        result = self.python(
+            "import json, torch, importlib.metadata as m; print(json.dumps({"
+            "'version': torch.__version__, 'cuda_build': torch.version.cuda, "
+            "'gpu_visible': torch.cuda.is_available(), 'nvidia_distributions': sorted("
+            "d.metadata['Name'] for d in m.distributions() "
+            "if (d.metadata['Name'] or '').lower().startswith('nvidia-'))}))")
         if result.exit_code != 0:
             raise AssertionError(f"torch does not import in {self.facts.tag}: {result.output}")
         return json.loads(result.output.splitlines()[-1])
+
+    def migration_files(self) -> list[str]:
+        """Alembic configuration and migration scripts anywhere in the image (installed
+        packages aside: a library is not a migration)."""
+        script = ("find / -xdev \\( -name '*-packages' -o -name proc -o -name sys \\) -prune "
+                  "-o \\( -name alembic.ini -o -path '*/versions/*.py' \\) -print 2>/dev/null "
+                  "| while read -r f; do case $f in *alembic.ini) echo $f;; *) "
+                  "grep -lE '^(down_)?revision[^=]*=' $f;; "
+                  "esac; done")
+        return sorted(line for line in self.run(["sh", "-c", script]).output.splitlines()
+                      if line.startswith("/"))
 
     def imports_without(self, module: str, forbidden: str) -> CommandResult:
         """Import `module` and fail if that pulled in `forbidden` (e.g. the app without torch)."""

@@ -58,13 +58,15 @@ class ImageFacts:
         return self.image_id.removeprefix("sha256:")[:12]
 
 
-def image_facts(client: DockerClient, role: str, tag: str) -> ImageFacts:
+def image_facts(client: DockerClient, role: str, tag: str, *,
+                building: bool = False) -> ImageFacts:
     """Facts about the image `tag`, or ImageUnavailable when the engine does not have it."""
     try:
         attrs: dict[str, Any] = client.images.get(tag).attrs
     except docker.errors.ImageNotFound:
-        raise ImageUnavailable(f"image {tag} ({role}) is not on this engine; build it "
-                               "(build=true) or load it") from None
+        how = "its build did not produce it" if building else \
+            "build=false: build it (tradelab: build=true) or load it"
+        raise ImageUnavailable(f"image {tag} ({role}) is not on this engine; {how}") from None
     config = attrs.get("Config") or {}
     health = config.get("Healthcheck") or {}
     test = health.get("Test") or None

@@ -21,6 +21,7 @@ from canaryspec.readiness import (
     WorkerClient,
     wait_for_available_worker,
 )
+from canaryspec.responses import Responses
 from canaryspec.waiting import Observation, wait_until
 
 WORKER_OF = {"training": "training", "backtest": "backtesting"}
@@ -303,15 +304,18 @@ def write_corrupt_model(canary: Canary) -> str:
 
 
 def metric_bounds_problems(metrics: dict[str, Any],
-                           bounds: list[tuple[str, float | None, float | None]]) -> list[str]:
-    """Each metric outside its [at least, at most] bounds, in words (empty when all are sane)."""
+                           bounds: list[tuple[str, float | None, float | None]],
+                           responses: Responses) -> list[str]:
+    """Each metric outside its [at least, at most] bounds, in words (empty when all are sane).
+    A metric is read under the platform's own name for it (the profile's responses)."""
     problems = []
     for name, low, high in bounds:
-        value = metrics.get(name)
-        if not isinstance(value, (int, float)):
-            problems.append(f"{name} is missing or not a number ({value!r})")
+        reported, value = responses.metric(metrics, name)
+        label = name if reported == name else f"{name} (reported as {reported})"
+        if not isinstance(value, int | float):
+            problems.append(f"{label} is missing or not a number ({value!r})")
         elif (low is not None and value < low) or (high is not None and value > high):
-            problems.append(f"{name} = {value} is outside [{low}, {high}]")
+            problems.append(f"{label} = {value} is outside [{low}, {high}]")
     return problems
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from canaryspec.canary import Canary
 
 ALEMBIC = ["python", "-m", "alembic"]
-_REVISION = re.compile(r"^([0-9A-Za-z_]+)(?: \(head\))?", re.MULTILINE)
+# A line of `alembic heads` naming a head; the platform's own log lines around it (timestamps,
+# INFO ...) never match: the whole line must be a revision id and "(head)".
+_HEAD = re.compile(r"^\s*([0-9A-Za-z_]+) \(head\)(?: \(\w+\))?\s*$", re.MULTILINE)
 
 
 class MigrationFailed(AssertionError):
@@ -35,13 +37,28 @@ def _alembic(canary: Canary, *args: str) -> str:
     return result.output
 
 
+def heads_of(output: str) -> list[str]:
+    """The head revisions named in `alembic heads` output (log lines ignored)."""
+    return _HEAD.findall(output)
+
+
 def schema_revision(canary: Canary) -> SchemaRevision:
-    """The revision stamped in the database against the newest the backend image ships."""
-    heads = _REVISION.findall(_alembic(canary, "heads"))
+    """The revision stamped in the database (read from its `alembic_version` table, not parsed
+    from a log) against the head of the migration scripts the backend image ships."""
+    heads = heads_of(_alembic(canary, "heads"))
     if len(heads) != 1:
         raise AssertionError(f"expected one Alembic head in the backend image, found {heads}")
-    current = _REVISION.findall(_alembic(canary, "current"))
-    return SchemaRevision(current=current[0] if current else None, head=heads[0])
+    return SchemaRevision(current=stamped_revision(canary), head=heads[0])
+
+
+def stamped_revision(canary: Canary) -> str | None:
+    """The database's `alembic_version` row, or None when it was never migrated."""
+    if not table_exists(canary, "alembic_version"):
+        return None
+    rows = [r for r in _psql(canary, "SELECT version_num FROM alembic_version").splitlines() if r]
+    if len(rows) > 1:
+        raise AssertionError(f"the database is stamped with several revisions: {rows}")
+    return rows[0] if rows else None
 
 
 def upgrade_to_head(canary: Canary) -> str:

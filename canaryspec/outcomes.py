@@ -76,7 +76,9 @@ TEST_DATA_CAUSE = re.compile(r"No market data|Strategy file not found|usable bar
                              r"range|is the data volume seeded")
 # Set-up problems (canaryspec.errors) that stop a run, by class name.
 INFRASTRUCTURE_KINDS = {"EngineUnavailable", "ImageUnavailable", "ComposeUnavailable",
-                        "ComposeFailed", "PortInUse", "ConfigError"}
+                        "ComposeFailed", "PortInUse", "ConfigError", "CanaryspecError"}
+# What stops a scenario from being judged at all (canaryspec.errors): broken, whatever it is.
+NOT_JUDGED_KINDS = INFRASTRUCTURE_KINDS | {"CanaryUnavailable"}
 BLOCKED_PREFIX = "blocked by: "
 
 
@@ -193,10 +195,12 @@ def judge(scenario: Any, end: RunEnd) -> Verdict:
             return Verdict(Outcome.BROKEN, f"undefined step: {where}", "UndefinedStep")
         kind = type(exception).__name__ if exception is not None else ""
         text = _exception_text(step)
+        if kind in NOT_JUDGED_KINDS:
+            # The suite could not set up what the scenario needs: not judged, not failed.
+            reason = text if text.startswith(BLOCKED_PREFIX) else f"{where}: {kind}: {text}"
+            return Verdict(Outcome.BROKEN, reason, kind)
         if step_status == "failed" and isinstance(exception, AssertionError):
             return Verdict(Outcome.FAILED, f"{where}: {text}", kind)
-        if kind == "CanaryUnavailable" and text.startswith(BLOCKED_PREFIX):
-            return Verdict(Outcome.BROKEN, text, kind)
         return Verdict(Outcome.BROKEN, f"{where}: {kind + ': ' if kind else ''}{text}", kind)
     # No step tells why: a hook or fixture failed, or the scenario never ran.
     hook_message = (getattr(scenario, "error_message", "") or "").strip()

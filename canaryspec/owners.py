@@ -118,7 +118,7 @@ def sweep_dead_runs(client: DockerClient) -> list[Leftovers]:
         return found.setdefault(name, Leftovers(name, owner))
 
     filters = {"label": [OWNER_PID]}
-    for container in client.containers.list(all=True, filters=filters):
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         labels = container.labels or {}
         if _is_dead_and_unkept(labels):
             _ignore_gone(lambda c=container: c.remove(force=True, v=True))
@@ -150,7 +150,7 @@ def remove_kept(client: DockerClient, project: str | None = None) -> list[str]:
     label = f"{PROJECT}={project}" if project else f"{KEEP}=true"
     removed: list[str] = []
     filters = {"label": [label, OWNER_PID]}
-    for container in client.containers.list(all=True, filters=filters):
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         _ignore_gone(lambda c=container: c.remove(force=True, v=True))
         removed.append(f"container {container.name}")
     for network in client.networks.list(filters=filters):

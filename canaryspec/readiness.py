@@ -13,10 +13,8 @@ from canaryspec.api import PlatformClient, Reply
 from canaryspec.canary import Canary
 from canaryspec.waiting import Observation, wait_until
 
-# The compose service of each worker type (the canary's naming, as the real platform's), and
-# the port each serves its own API on inside the canary.
+# The compose service of each worker type (the canary's naming, as the real platform's).
 WORKER_SERVICES = {"training": "training-worker", "backtesting": "backtest-worker"}
-WORKER_PORTS = {"training-worker": 5004, "backtest-worker": 5003}
 
 # Errors that mean "not up yet" while a service boots.
 TRANSIENT_HTTP = (httpx.TransportError,)
@@ -129,7 +127,7 @@ class WorkerClient:
     @classmethod
     def of(cls, canary: Canary, worker_type: str) -> WorkerClient:
         service = WORKER_SERVICES[worker_type]
-        return cls(canary.url(service, WORKER_PORTS[service]))
+        return cls(canary.url(service))
 
     def health(self) -> dict[str, Any]:
         reply = httpx.get(f"{self.url}/health", timeout=self.timeout_s)

@@ -18,6 +18,7 @@ from canaryspec.canary import (
     Canary,
     ComposeModel,
     StopResult,
+    check_ports_free,
     compose_environment,
     find_compose,
     remove_run_containers,
@@ -42,7 +43,7 @@ from canaryspec.readiness import (
 )
 from canaryspec.reporting import PhaseClock
 from canaryspec.run_record import ImageRecord, RunRecord, describe_environment
-from canaryspec.settings import IMAGE_ROLES, Settings
+from canaryspec.settings import Settings
 
 
 @dataclass
@@ -85,37 +86,40 @@ class Run:
         """Engine, Compose and the compose file checked; dead runs' leftovers removed."""
         self.compose = find_compose()
         self._model = ComposeModel.read(self.compose, self.settings.canary_compose_file,
-                                        compose_environment(self.settings))
+                                        compose_environment())
+        check_ports_free(self.settings, self._model)
         for leftovers in sweep_dead_runs(self.docker):
             self.clock.say(f"removed what a dead run left: {leftovers.describe()}")
 
     # --- images ----------------------------------------------------------------------------
-    def prepare_images(self) -> dict[str, ImageFacts]:
-        """Build the profile's images (layer cache makes unchanged ones instant), read facts."""
-        if self.settings.build:
-            check_build_inputs(self.settings, self.docker)
-            for role in IMAGE_ROLES:
-                dockerfile = self.settings.profile.dockerfiles[role]
-                log = self.settings.reports_dir / "build" / f"{role}.log"
-                seconds = build_image(self.docker, dockerfile, self.settings.image(role),
-                                      base_image=self.settings.base_image, log_path=log)
-                self.clock.record(f"build {role}", seconds)
-                self.clock.say(f"  {self.settings.image(role)} built in {seconds:.1f} s")
-        missing = []
-        for role in IMAGE_ROLES:
-            try:
-                self.images[role] = image_facts(self.docker, role, self.settings.image(role))
-            except ImageUnavailable:
-                missing.append(self.settings.image(role))
-        if missing:
-            raise ImageUnavailable(f"image(s) {', '.join(missing)} not on this engine and "
-                                   "build=false; build them first or set build=true")
-        for role, facts in self.images.items():
+    def build_images(self) -> None:
+        """Build the profile's images, when this project builds them (the layer cache makes
+        unchanged ones instant). The real platform's images are built by its own repository."""
+        if not self.settings.build:
+            return
+        check_build_inputs(self.settings, self.docker)
+        for role, dockerfile in self.settings.profile.dockerfiles.items():
+            tag = self.settings.image(role)
+            assert tag is not None
+            log = self.settings.reports_dir / "build" / f"{role}.log"
+            seconds = build_image(self.docker, dockerfile, tag,
+                                  base_image=self.settings.base_image, log_path=log)
+            self.clock.record(f"build {role}", seconds)
+            self.clock.say(f"  {tag} built in {seconds:.1f} s")
+
+    def image(self, role: str) -> ImageFacts:
+        """Facts about the image playing `role`, read when a scenario first needs it: a run
+        needs only the images its selected features use (ImageUnavailable otherwise)."""
+        if role not in self.images:
+            tag = self.settings.image(role)
+            if tag is None:
+                raise ImageUnavailable(f"profile {self.settings.profile.name!r} names no "
+                                       f"{role} image")
+            facts = image_facts(self.docker, role, tag, building=self.settings.build)
+            self.images[role] = facts
             self.record.images[role] = ImageRecord(role, facts.tag, facts.short_id,
                                                    round(facts.size_mb, 1), facts.user)
-            if role == "db":
-                self.record.images[role].torch = "n/a (database)"
-        return self.images
+        return self.images[role]
 
     # --- canaries --------------------------------------------------------------------------
     def new_canary(self, purpose: str, services: tuple[str, ...] = ()) -> Canary:
@@ -131,18 +135,36 @@ class Run:
         """Start `canary` and wait until its services are ready and its backend answers;
         CanaryUnavailable (naming the service and why) when it does not come up."""
         timeout = self.settings.deadlines.ready
+        self._record_images_of(canary)
         with self.clock.phase(f"starting canary ({canary.purpose})"):
             canary.up()
         try:
             with self.clock.phase(f"waiting for health ({canary.purpose})"):
                 wait_for_services_ready(canary, canary.all_services, timeout=timeout)
-                api = PlatformClient(canary.url("backend", 8000))
+                api = PlatformClient(canary.url("backend"))
                 wait_for_backend_answering(api, canary, timeout=timeout)
         except AssertionError as exc:
             cause = canary.failure_cause() or headline(str(exc))
             raise CanaryUnavailable(f"canary {canary.project} did not come up: {cause}",
                                     canary.evidence()) from exc
+        self.record.ports[canary.project] = canary.published()
         return CanaryHandle(canary, api)
+
+    def _record_images_of(self, canary: Canary) -> None:
+        """The images the canary's services run, for the report (the database's too)."""
+        roles = self.settings.profile.service_roles
+        for service, tag in canary.images().items():
+            role = roles.get(service)
+            if role is None or role in self.record.images:
+                continue
+            try:
+                facts = image_facts(self.docker, role, tag)
+            except ImageUnavailable:
+                continue  # Canary.up says so, naming every missing image
+            self.record.images[role] = ImageRecord(role, facts.tag, facts.short_id,
+                                                   round(facts.size_mb, 1), facts.user)
+            if role == "db":
+                self.record.images[role].torch = "n/a (database)"
 
     def restart_service(self, handle: CanaryHandle, service: str, *, kill: bool = False) -> None:
         """Restart one service (or kill it, no clean shutdown) and wait until it is healthy
@@ -163,7 +185,7 @@ class Run:
         if service == "backend":
             # Engine-chosen host ports are chosen again on a restart: follow the backend.
             handle.api.close()
-            handle.api = PlatformClient(handle.canary.url("backend", 8000))
+            handle.api = PlatformClient(handle.canary.url("backend"))
         wait_for_services_ready(handle.canary, [service], timeout=self.settings.deadlines.ready)
         wait_for_backend_answering(handle.api, handle.canary,
                                    timeout=self.settings.deadlines.ready)
@@ -236,7 +258,7 @@ class Run:
         if self.settings.keep:
             canary.keep()
             self.clock.say(f"keep=true: canary {canary.project} left running (backend "
-                           f"{canary.describe_url('backend', 8000)}); remove it with "
+                           f"{canary.describe_url('backend')}); remove it with "
                            f"`python -m canaryspec clean {canary.project}`")
             return
         canary.down()
@@ -263,10 +285,19 @@ class Run:
         except Exception:  # the engine may be the very thing that went away
             engine = "unreachable"
         self.record.environment = describe_environment(engine, self.compose)
-        self.record.environment["ports"] = (
-            "canonical (backend 18000, workers 15003/15004, db 15432)"
-            if self.settings.canonical_ports else "engine-chosen, on 127.0.0.1")
+        self.record.environment["ports"] = describe_ports(self.record.ports)
         return self.record
+
+
+def describe_ports(ports: dict[str, dict[str, str]]) -> str:
+    """What the canaries' published ports really were (read from the engine, not assumed)."""
+    bound = [address for project in ports.values() for address in project.values()]
+    if not bound:
+        return "no canary started"
+    hosts = sorted({address.rsplit(":", 1)[0] for address in bound})
+    return f"{len(bound)} port(s) published on {', '.join(hosts)}: " + "; ".join(
+        f"{service} -> {address}" for project in ports.values()
+        for service, address in project.items())
 
 
 def worker_service(worker_type: str) -> str:

@@ -85,6 +85,8 @@ class RunRecord:
     phases: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    # Where each canary's services were published on the host: {project: {service:port: addr}}.
+    ports: dict[str, dict[str, str]] = field(default_factory=dict)
     setup_error: dict[str, Any] | None = None
     interrupted_by: str | None = None     # the signal that aborted the run
     exit_code: int | None = None

@@ -9,21 +9,31 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from canaryspec.errors import ConfigError
+from canaryspec.responses import Responses
+from canaryspec.seeding import MarketData
 from canaryspec.settings_paths import PROJECT_ROOT
 
 IMAGE_ROLES = ("backend", "worker-cpu", "worker-gpu", "db")
+# The roles the suite tests as images of the platform (the database is the platform's choice).
+TESTED_ROLES = ("backend", "worker-cpu", "worker-gpu")
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A target platform: its image names, how it is built and deployed, what it promises."""
+    """A target platform: its image names, how it is built and deployed, what it promises, and
+    where its answers differ — as data, never as `if profile ==` in the suite."""
 
     name: str
+    # Image name of each role the suite pins (tag and prefix from the settings); a role not
+    # listed runs the image the compose file names (the real platform's database).
     image_names: Mapping[str, str]
     compose_file: Path | None
+    # The image role each canary service runs.
+    service_roles: Mapping[str, str] = field(default_factory=lambda: dict(SERVICE_ROLES))
     # Roles built by this project; the real platform's images are built by its own repository.
     dockerfiles: Mapping[str, Path] = field(default_factory=dict)
     # tradelab's health also reports the database and schema revision; the real one does not.
@@ -31,7 +41,16 @@ class Profile:
     build_by_default: bool = False
     # The backend's ASGI module: importing it must not import torch.
     backend_app_module: str = "tradelab.backend.app"
+    responses: Responses = field(default_factory=Responses)
+    # Market data the suite writes into the canary's data folder (None: the platform's canary
+    # seeds itself), at the mount target the compose file gives the data folder.
+    market_data: MarketData | None = None
+    data_mount: str = "/mnt/ktrdr_data/data"
 
+
+# The canary's services and the image role each runs (the handoff's canary, both platforms).
+SERVICE_ROLES = {"backend": "backend", "training-worker": "worker-cpu",
+                 "backtest-worker": "worker-cpu", "seed-data": "worker-cpu", "db": "db"}
 
 PROFILES: dict[str, Profile] = {
     "tradelab": Profile(
@@ -46,9 +65,19 @@ PROFILES: dict[str, Profile] = {
     "ktrdr": Profile(
         name="ktrdr",
         image_names={"backend": "ktrdr-backend", "worker-cpu": "ktrdr-worker-cpu",
-                     "worker-gpu": "ktrdr-worker-gpu", "db": "postgres"},
+                     "worker-gpu": "ktrdr-worker-gpu"},
         compose_file=None,  # the real platform's own canary compose file: set compose_file
         backend_app_module="ktrdr.api.main",
+        responses=Responses(
+            accuracy=("training_metrics.final_train_accuracy", "test_metrics.test_accuracy"),
+            worker_id=("worker_id", "metadata.worker_id", "metadata.parameters.worker_id"),
+            # ktrdr reports these two in currency; the fractions are the *_pct ones.
+            metric_names={"total_return": "total_return_pct", "max_drawdown": "max_drawdown_pct"},
+            model_file="{model_path}/model.pt"),
+        # Its strategies: v3_minimal trains on EURUSD 1h, v3_multi_symbol on EURUSD, GBPUSD,
+        # USDJPY 1h; the suite's long training spans 2023-2024.
+        market_data=MarketData(symbols=("EURUSD", "GBPUSD", "USDJPY"), timeframes=("1h",),
+                               start=date(2022, 10, 3), end=date(2025, 1, 1)),
     ),
 }
 
@@ -130,11 +159,11 @@ class Settings:
     canonical_ports: bool = False
     reports_dir: Path = PROJECT_ROOT / "reports"
 
-    def image(self, role: str) -> str:
-        """The tag of the image playing `role` (backend, worker-cpu, worker-gpu, db)."""
-        if self.profile.name == "ktrdr" and role == "db":
-            return "postgres:15"
-        return f"{self.image_prefix}{self.profile.image_names[role]}:{self.image_tag}"
+    def image(self, role: str) -> str | None:
+        """The tag of the image playing `role` (backend, worker-cpu, worker-gpu, db), or None
+        for a role whose image the compose file names."""
+        name = self.profile.image_names.get(role)
+        return f"{self.image_prefix}{name}:{self.image_tag}" if name else None
 
     def size_budget_mb(self, role: str) -> float:
         budgets = {"backend": self.backend_size_budget_mb,

@@ -15,12 +15,13 @@ from hamcrest import (
     not_none,
 )
 
-from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, role_of
+from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, cuda_evidence, role_of
 from canaryspec.reporting import attach_json, attach_table
+from canaryspec.settings import TESTED_ROLES
 
 
 def _probe(context, name: str) -> ImageProbe:
-    return ImageProbe(context.run.docker, context.images[role_of(name)],
+    return ImageProbe(context.run.docker, context.run.image(role_of(name)),
                       context.run.owner.probe_labels())
 
 
@@ -35,6 +36,8 @@ def step_the_image(context: Context, image: str) -> None:
 
 @given("the images under test")
 def step_images_under_test(context: Context) -> None:
+    for role in TESTED_ROLES:
+        context.run.image(role)
     attach_table("image facts", ["role", "tag", "id", "size MB", "torch", "user"],
                  [[r.role, r.tag, r.image_id, f"{r.size_mb:.0f}", r.torch, r.user]
                   for r in context.run.record.images.values()])
@@ -82,16 +85,28 @@ def step_reports_torch_version(context: Context) -> None:
                 f"torch in {context.image.facts.tag} reports no version")
 
 
-@then("CUDA is not available in it")
-def step_no_cuda(context: Context) -> None:
-    assert_that(context.image.torch_facts()["cuda"], equal_to(False),
-                f"{context.image.facts.tag} ships a CUDA torch; the CPU worker must not")
+@then("its torch is not a CUDA build")
+def step_no_cuda_build(context: Context) -> None:
+    # What the image ships, not what this host has: a CUDA build on a GPU-less host is still one.
+    torch = context.image.torch_facts()
+    attach_json("torch", torch)
+    assert_that(cuda_evidence(torch), empty(),
+                f"{context.image.facts.tag} ships a CUDA build of torch: "
+                f"{'; '.join(cuda_evidence(torch))}")
 
 
 @then("CUDA is available in it")
 def step_cuda(context: Context) -> None:
-    assert_that(context.image.torch_facts()["cuda"], equal_to(True),
+    assert_that(context.image.torch_facts()["gpu_visible"], equal_to(True),
                 f"{context.image.facts.tag}: torch sees no GPU")
+
+
+@then("it carries no database migrations")
+def step_no_migrations(context: Context) -> None:
+    found = context.image.migration_files()
+    library = context.image.can_import("alembic").exit_code == 0
+    attach_json("migrations", {"migration files": found, "alembic library installed": library})
+    assert_that(found, empty(), f"{context.image.facts.tag} carries migrations: {found}")
 
 
 @then('it contains the file "{name}" in its working directory')
@@ -134,7 +149,7 @@ def step_size_budget(context: Context) -> None:
 
 @then('the "{smaller}" image is smaller than the "{larger}" image')
 def step_smaller_than(context: Context, smaller: str, larger: str) -> None:
-    small, large = context.images[role_of(smaller)], context.images[role_of(larger)]
+    small, large = context.run.image(role_of(smaller)), context.run.image(role_of(larger))
     assert_that(small.size_mb, less_than(large.size_mb),
                 f"{small.tag} ({small.size_mb:.0f} MB) is not smaller than "
                 f"{large.tag} ({large.size_mb:.0f} MB)")
@@ -142,7 +157,7 @@ def step_smaller_than(context: Context, smaller: str, larger: str) -> None:
 
 @then('the "{smaller}" image is at least {percent:d}% smaller than the "{larger}" image')
 def step_smaller_by(context: Context, smaller: str, percent: int, larger: str) -> None:
-    small, large = context.images[role_of(smaller)], context.images[role_of(larger)]
+    small, large = context.run.image(role_of(smaller)), context.run.image(role_of(larger))
     saved = 100.0 * (1 - small.size_mb / large.size_mb)
     assert_that(saved, greater_than_or_equal_to(percent),
                 f"{small.tag} ({small.size_mb:.0f} MB) is only {saved:.1f}% smaller than "

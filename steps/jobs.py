@@ -11,7 +11,6 @@ from hamcrest import (
     equal_to,
     has_entries,
     has_item,
-    has_key,
     is_in,
     is_not,
     matches_regexp,
@@ -30,6 +29,10 @@ def _api(context):
 
 def _deadlines(context):
     return context.settings.deadlines
+
+
+def _responses(context):
+    return context.settings.profile.responses
 
 
 def _start(context, job, request):
@@ -191,19 +194,18 @@ def step_completes_within(context: Context, job: str, seconds: int) -> None:
 
 @then("its results include training and test metrics")
 def step_training_metrics(context: Context) -> None:
-    summary = context.job.final["result_summary"] or {}
-    assert_that(summary, has_entries(training_metrics=has_key("accuracy"),
-                                     test_metrics=has_key("accuracy")),
-                f"training result_summary lacks metrics: {summary}")
+    accuracy = _responses(context).training_accuracy(context.job.final["result_summary"] or {})
+    attach_json("accuracy", accuracy)
 
 
 @then("the trained model is in the models volume")
 def step_model_saved(context: Context) -> None:
     path = (context.job.final["result_summary"] or {}).get("model_path")
     assert_that(path, not_none(), "the training reported no model_path")
+    model_file = _responses(context).model_file_of(path)
     # Read from the other worker's container: the model is on the shared volume, not local.
-    assert_that(file_exists(context.canary.canary, "backtest-worker", path), equal_to(True),
-                f"{path} is not in the models volume seen by the backtest worker")
+    assert_that(file_exists(context.canary.canary, "backtest-worker", model_file), equal_to(True),
+                f"{model_file} is not in the models volume seen by the backtest worker")
 
 
 @then("its progress rises while it runs")
@@ -284,9 +286,11 @@ def step_refused_no_worker(context: Context) -> None:
 @then('the operation records a "{worker_type}" worker as the one that ran it')
 def step_ran_on_type(context: Context, worker_type: str) -> None:
     op = context.job.final or jobs.read_operation(_api(context), context.job.operation_id)
-    worker_id = op.get("worker_id") or (op.get("metadata") or {}).get("worker_id")
+    worker_id = _responses(context).worker_of(op)
     types = {w["worker_id"]: w["worker_type"] for w in _api(context).workers().body}
-    assert_that(worker_id, is_in(types), f"operation ran on an unregistered worker: {op}")
+    assert_that(worker_id, is_in(types),
+                f"the operation names worker {worker_id}, which is not registered (registered: "
+                f"{types})")
     assert_that(types[worker_id], equal_to(worker_type),
                 f"{context.job.job} ran on {worker_id}, a {types[worker_id]} worker")
 
@@ -326,7 +330,7 @@ def step_metrics_in_bounds(context: Context) -> None:
 
     bounds = [(row["metric"], number(row["at least"]), number(row["at most"]))
               for row in context.table]
-    assert_that(jobs.metric_bounds_problems(metrics, bounds), empty(),
+    assert_that(jobs.metric_bounds_problems(metrics, bounds, _responses(context)), empty(),
                 f"backtest metrics out of bounds: {metrics}")
 
 

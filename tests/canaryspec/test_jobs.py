@@ -1,5 +1,6 @@
 from canaryspec.api import Reply, operation_id_of
 from canaryspec.jobs import BAD_REQUESTS, metric_bounds_problems, send_bad_request
+from canaryspec.responses import Responses
 
 
 def test_operation_id_comes_from_task_id_or_operation_id():
@@ -12,7 +13,7 @@ def test_metric_bounds_name_each_problem():
     metrics = {"total_trades": 0, "max_drawdown": 0.2, "win_rate": "n/a"}
     problems = metric_bounds_problems(metrics, [("total_trades", 1, None),
                                                 ("max_drawdown", 0, 1), ("win_rate", 0, 1),
-                                                ("sharpe_ratio", None, None)])
+                                                ("sharpe_ratio", None, None)], Responses())
     assert problems == ["total_trades = 0 is outside [1, None]",
                         "win_rate is missing or not a number ('n/a')",
                         "sharpe_ratio is missing or not a number (None)"]

@@ -1,0 +1,131 @@
+"""Checks that must hold on every profile: the schema revision read from Alembic itself, CUDA
+as a build (not a host) property, and the override that makes any compose file a canary."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from canaryspec.canary import ComposeModel, find_compose, render_override
+from canaryspec.image_checks import cuda_evidence
+from canaryspec.migrations import heads_of
+
+# `alembic heads` as the real platform prints it: its own log lines around the answer.
+HEADS_WITH_LOGS = """2026-11-29 11:52:01 - ktrdr.config - INFO - Loading settings (env: canary)
+2026-11-29 11:52:01 - opentelemetry - WARNING - exporter jaeger:4317 unreachable
+a1b2c3d4e5f6 (head)
+INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.
+"""
+
+
+def test_heads_are_read_strictly_whatever_the_platform_logs_around_them():
+    assert heads_of(HEADS_WITH_LOGS) == ["a1b2c3d4e5f6"]
+    assert heads_of("0001_operations (head)\n") == ["0001_operations"]
+    assert heads_of("2026\n2026-11-29 12:00:00 INFO started\n") == []
+
+
+def test_a_cuda_build_is_a_finding_on_a_host_without_a_gpu():
+    ktrdr_cpu_worker = {"version": "2.8.0+cu128", "cuda_build": "12.8", "gpu_visible": False,
+                        "nvidia_distributions": ["nvidia-cublas-cu12", "nvidia-cudnn-cu12"]}
+    assert cuda_evidence(ktrdr_cpu_worker) == [
+        "torch 2.8.0+cu128 built for CUDA 12.8",
+        "2 nvidia-* distributions (nvidia-cublas-cu12, nvidia-cudnn-cu12)"]
+    debian_cpu = {"version": "1.13.0a0", "cuda_build": None, "gpu_visible": False,
+                  "nvidia_distributions": []}
+    assert cuda_evidence(debian_cpu) == []
+
+
+# A canary as the real platform writes it: fixed names and host ports, host folders mounted.
+FIXED_CANARY = """
+services:
+  db:
+    image: timescale/timescaledb-ha:pg15
+    container_name: platform-db-canary
+    ports: ["15432:5432"]
+    volumes: [pgdata:/var/lib/postgresql/data]
+  backend:
+    image: platform-backend:test
+    container_name: platform-backend-canary
+    ports: ["18000:8000"]
+    networks: [platform-canary]
+    volumes:
+      - ../data:/mnt/shared/data:ro
+      - ../models:/mnt/shared/models:ro
+  training-worker:
+    image: platform-worker-cpu:test
+    container_name: platform-training-worker-canary
+    ports: ["15004:5004"]
+    networks: [platform-canary]
+    volumes:
+      - ../data:/mnt/shared/data:ro
+      - ../models:/mnt/shared/models:rw
+networks:
+  platform-canary: {}
+volumes:
+  pgdata: {}
+"""
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory):
+    """The fixed canary plus the suite's override, as Compose itself resolves them."""
+    folder = tmp_path_factory.mktemp("canary")
+    base = folder / "docker-compose.yml"
+    base.write_text(FIXED_CANARY)
+    compose = find_compose()
+    config = subprocess.run([*compose, "-f", str(base), "config", "--format", "json"],
+                            capture_output=True, text=True, check=True).stdout
+    model = ComposeModel(base, json.loads(config))
+    labels = {"io.canaryspec.run": "r1"}
+    override = folder / "override.yml"
+    override.write_text(render_override(model.override(
+        labels, {"backend": "platform-backend:candidate"}, engine_ports=True)))
+    out = subprocess.run([*compose, "-p", "canary-r1", "-f", str(base), "-f", str(override),
+                          "config", "--format", "json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return model, json.loads(out.stdout)
+
+
+def test_the_override_drops_fixed_container_names(resolved):
+    _, config = resolved
+    assert all("container_name" not in s for s in config["services"].values())
+
+
+def test_every_port_is_published_on_loopback_at_an_engine_chosen_port(resolved):
+    _, config = resolved
+    for service in config["services"].values():
+        for port in service["ports"]:
+            assert port["host_ip"] == "127.0.0.1" and not port.get("published"), port
+
+
+def test_the_settings_choose_the_image_a_service_runs(resolved):
+    _, config = resolved
+    assert config["services"]["backend"]["image"] == "platform-backend:candidate"
+    assert config["services"]["db"]["image"] == "timescale/timescaledb-ha:pg15"
+
+
+def test_host_folders_become_the_canarys_own_volumes_keeping_read_only(resolved):
+    model, config = resolved
+    assert sorted(model.bind_mounts().values()) == ["host-data", "host-models"]
+    mounts = {m["target"]: m for m in config["services"]["training-worker"]["volumes"]}
+    assert mounts["/mnt/shared/models"]["source"] == "host-models"
+    assert not mounts["/mnt/shared/models"].get("read_only")
+    assert mounts["/mnt/shared/data"]["read_only"] is True
+    assert all(m["type"] != "bind" for s in config["services"].values()
+               for m in s.get("volumes", []))
+
+
+def test_every_container_network_and_volume_carries_the_owner_labels(resolved):
+    _, config = resolved
+    assert all(s["labels"]["io.canaryspec.run"] == "r1" for s in config["services"].values())
+    for network in ("platform-canary", "default"):  # db is on Compose's default network
+        assert config["networks"][network]["labels"]["io.canaryspec.run"] == "r1"
+    for volume in ("pgdata", "host-data", "host-models"):
+        assert config["volumes"][volume]["labels"]["io.canaryspec.run"] == "r1"
+
+
+def test_nothing_of_the_host_is_mounted(resolved):
+    _, config = resolved
+    assert not any(Path(m.get("source", "x")).is_absolute()
+                   for s in config["services"].values() for m in s.get("volumes", []))
