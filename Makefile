@@ -9,11 +9,16 @@ PY := $(VENV)/bin/python
 BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
-.PHONY: canary canary-gpu test setup host-packages venv base wheelhouse images unit integration \
+.PHONY: canary smoke canary-gpu test setup host-packages venv base wheelhouse images unit integration \
         lint hadolint benchmark verdicts real-platform steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
+
+# The verdict a deploy waits for: the @smoke subset (the backend carries no torch, it is
+# healthy, both workers register, a training and a backtest each run on their own worker).
+smoke: setup
+	$(PY) -m canaryspec run --tags=@smoke $(BEHAVE_ARGS)
 
 # On a GPU host: the monolith baseline must still see its GPU (not part of the default run).
 canary-gpu: setup

@@ -1,13 +1,18 @@
 """behave hooks for canaryspec: thin, calling into the canaryspec package.
 
 Shared state on `context` (root layer unless said otherwise):
-  settings     the frozen Settings of the run
+  settings     the frozen Settings of the run (deadlines, profile, budgets)
   active_tags  the ActiveTagMatcher that skips checks a profile does not promise
-  run          the Run: engine client, images, canaries, phase clock, the run's record
+  run          the Run: its images (run.images), canaries (run.canaries), clock and record
 Per scenario (set by Given/When steps, read by Then steps):
-  canary       the CanaryHandle (canary + api client) the scenario works against
-  jobs         the jobs the scenario started (settled in after_scenario)
-  image, job, reply, worker, ...   what a step produced for the next one (see steps/)
+  canary       the CanaryHandle the scenario works against (canaryspec.handle)
+  image        the ImageProbe of the image a static scenario looks at
+  job          the StartedJob last sent (its request, reply, final Operation)
+  reply        the platform's answer to the request the scenario judges
+  worker       the RegisteredWorker a worker scenario started from
+  stopped      how a service ended when asked to stop (StopResult)
+  and a few a single scenario passes between its steps: operations_before, model_path,
+  strategies, backtests, bad_request, upgrade_log, schema_before.
 
 `python -m canaryspec run` runs behave in-process and, after it, judges every selected
 scenario from behave's model (canaryspec.outcomes) and writes the reports from `context.run`.
@@ -15,19 +20,34 @@ scenario from behave's model (canaryspec.outcomes) and writes the reports from `
 
 from __future__ import annotations
 
-import dataclasses
 import sys
+from collections.abc import Iterator
 
+from behave.fixture import fixture, use_fixture
 from behave.model import Feature, Scenario, Step
 from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
-from canaryspec import interrupts
 from canaryspec.errors import CanaryspecError
-from canaryspec.jobs import settle
-from canaryspec.reporting import attach_json, attach_text
+from canaryspec.reports.attach import attach_json, attach_text
 from canaryspec.run import Run
 from canaryspec.settings import load_settings
+from canaryspec.vocabulary import register_step_types
+
+# Typed step parameters ({worker:WorkerKind}, ...) must exist before the steps are loaded.
+register_step_types()
+
+
+# ============================================================================================
+# FIXTURES
+# ============================================================================================
+@fixture
+def feature_timer(context: Context, feature: Feature) -> Iterator[None]:
+    """The feature's wall time, as a phase of the run, said when the feature ends."""
+    with context.run.clock.phase(f"feature {feature.name}", announce=False):
+        yield
+    name, seconds = context.run.clock.phases[-1]
+    context.run.clock.say(f"{name}: {feature.status.name} in {seconds:.1f} s")
 
 
 # ============================================================================================
@@ -45,31 +65,22 @@ def before_all(context: Context) -> None:
     context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
     context.active_tags.use_skip_reason = True  # "profile (but: tradelab)" as the reason
     context.run = Run(context.settings)
-    context.add_cleanup(_close_run, context)
+    context.add_cleanup(context.run.close)
     try:
         with context.run.clock.phase("set-up (Compose, compose file, dead runs)"):
             context.run.start()
         with context.run.clock.phase("images (build or find)"):
-            context.run.build_images()
+            context.run.images.build()
     except CanaryspecError as error:
         _stop_run(context, error)
 
 
 def before_feature(context: Context, feature: Feature) -> None:
-    # Announced only when done: behave is mid-line printing the feature's header here.
-    context.feature_phase = context.run.clock.phase(f"feature {feature.name}", announce=False)
-    context.feature_phase.__enter__()
+    use_fixture(feature_timer, context, feature)
     _skip_unless_promised(context, feature, feature.tags)
 
 
-def after_feature(context: Context, feature: Feature) -> None:
-    context.feature_phase.__exit__(None, None, None)
-    name, seconds = context.run.clock.phases[-1]
-    context.run.clock.say(f"{name}: {feature.status.name} in {seconds:.1f} s")
-
-
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    context.jobs = []
     _skip_unless_promised(context, scenario, scenario.effective_tags)
 
 
@@ -81,13 +92,6 @@ def after_step(context: Context, step: Step) -> None:
     if isinstance(step.exception, CanaryspecError):
         # A set-up problem met mid-run (Compose refusing the canary): stop, like before_all.
         _stop_run(context, step.exception)
-
-
-def after_scenario(context: Context, scenario: Scenario) -> None:
-    if interrupts.STATE.received:
-        return  # the run is stopping: the canaries go down with it, no settling first
-    _settle_jobs(context)
-    _attach_http_exchanges(context, "HTTP exchanges (clean-up)")
 
 
 def _skip_unless_promised(context: Context, element: Feature | Scenario, tags: list[str]) -> None:
@@ -103,45 +107,23 @@ def _stop_run(context: Context, error: CanaryspecError) -> None:
     context.abort(reason=str(error))
 
 
-def _settle_jobs(context: Context) -> None:
-    """Leave the shared canary idle for the next scenario, whatever this one did."""
-    handle = getattr(context, "canary", None)
-    if handle is None or not context.jobs:
-        return
-    cancelled = settle(handle.api, handle.canary, context.jobs,
-                       timeout=context.settings.deadlines.worker_free)
-    if cancelled:
-        attach_text("clean-up", f"cancelled what the scenario left running: {cancelled}")
-
-
-def _close_run(context: Context) -> None:
-    context.run.close()
-
-
 # ============================================================================================
 # REPORTING
 # ============================================================================================
-def _handles(context: Context) -> list:
-    handle = getattr(context, "canary", None)
-    return [handle] if handle is not None else []
-
-
 def _attach_http_exchanges(context: Context, name: str = "HTTP exchanges") -> None:
-    for handle in _handles(context):
-        new = handle.api.unreported()
-        if new:
-            attach_text(name, "\n\n".join(x.render() for x in new))
+    handle = getattr(context, "canary", None)
+    new = handle.api.unreported() if handle is not None else []
+    if new:
+        attach_text(name, "\n\n".join(x.render() for x in new))
 
 
 def _attach_failure_evidence(context: Context, step: Step) -> None:
-    evidence = getattr(step.exception, "evidence", "")
-    if not evidence:
-        evidence = "\n".join(h.canary.evidence() for h in _handles(context))
+    handle = getattr(context, "canary", None)
+    evidence = getattr(step.exception, "evidence", "") or \
+        (handle.canary.evidence() if handle is not None else "")
     if evidence:
         attach_text("container state and log tail", evidence)
     last = getattr(step.exception, "last_observation", None)
-    if dataclasses.is_dataclass(last) and not isinstance(last, type):
-        last = dataclasses.asdict(last)
-    if isinstance(last, (dict, list)):
+    if last is not None and not isinstance(last, str | Exception):
         # A timed-out wait's last look, whole (e.g. the operation body), beside its summary.
         attach_json("last observation before the deadline", last)

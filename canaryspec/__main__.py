@@ -74,30 +74,30 @@ def _write_reports(record, reports: Path) -> None:  # type: ignore[no-untyped-de
     """run.json, phases.json, JUnit, Allure extras and summary.md: all from one record."""
     import json
 
-    from canaryspec import allure_results, junit, summary
+    from canaryspec.reports import allure, junit, summary
 
     record.write(reports)
     (reports / "phases.json").write_text(json.dumps(record.phases, indent=2) + "\n")
     junit.write(record, reports)
-    allure_results.finish(reports / allure_results.RESULTS_DIR, reports, record)
+    allure.finish(reports / allure.RESULTS_DIR, reports, record)
     summary.write(record, reports)
 
 
 def _clear_stale(reports: Path) -> Path:
     """Remove the last run's verdict files, so a run that stops early leaves no old verdict;
     return the emptied Allure results directory."""
-    from canaryspec import allure_results
-    from canaryspec.run_record import RUN_RECORD
+    from canaryspec.reports import allure
+    from canaryspec.reports.record import RUN_RECORD
 
     for stale in (RUN_RECORD, "summary.md", "benchmark.md", "phases.json"):
         (reports / stale).unlink(missing_ok=True)
-    results_dir = reports / allure_results.RESULTS_DIR
-    allure_results.prepare(results_dir, reports)
+    results_dir = reports / allure.RESULTS_DIR
+    allure.prepare(results_dir, reports)
     return results_dir
 
 
 def _say_verdict(record, reports: Path) -> None:  # type: ignore[no-untyped-def]
-    from canaryspec import summary
+    from canaryspec.reports import summary
 
     out = sys.__stdout__ or sys.stdout
     reasons = summary.why_not_passed(record)
@@ -141,7 +141,7 @@ def _behave(args: list[str]) -> int:
 
     from canaryspec import interrupts
     from canaryspec.outcomes import exit_code
-    from canaryspec.run_record import RunRecord, scenario_records
+    from canaryspec.reports.record import RunRecord, scenario_records
 
     try:
         config = _configuration(args)
@@ -165,7 +165,7 @@ def _behave(args: list[str]) -> int:
     reports = settings.reports_dir
     results_dir = _clear_stale(reports)
     _point_allure_at(config, results_dir)
-    config.junit = False  # JUnit is written from the judged record (canaryspec.junit)
+    config.junit = False  # JUnit is written from the judged record (canaryspec.reports.junit)
     config.reporters = [r for r in config.reporters if type(r).__name__ != "JUnitReporter"]
 
     interrupts.STATE.install()
@@ -221,7 +221,7 @@ def _build(args: list[str]) -> int:
 
 def _benchmark(args: list[str]) -> int:
     """The suite, then reports/benchmark.md: phase timings and job durations of that run."""
-    from canaryspec.run_record import RunRecord
+    from canaryspec.reports.record import RunRecord
 
     started = time.monotonic()
     code = _behave(args)

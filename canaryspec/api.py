@@ -10,9 +10,8 @@ from typing import Any
 
 import httpx
 
-API = "/api/v1"
-# Where each job is started (the contract's routes).
-START_PATHS = {"training": f"{API}/trainings/start", "backtest": f"{API}/backtests/start"}
+from canaryspec.vocabulary import API, JobKind
+
 # Values under keys like these never reach a report.
 SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|credential",
                         re.IGNORECASE)
@@ -84,6 +83,31 @@ class Reply:
         text = json.dumps(self.body, default=str) if not isinstance(self.body, str) else self.body
         return f"{self.status} {text[:limit]}"
 
+    def mentions(self, text: str) -> bool:
+        """Whether the answer says `text` anywhere (a field name, a value, a message)."""
+        body = self.body if isinstance(self.body, str) else json.dumps(self.body, default=str)
+        return text in body
+
+    def field(self, path: str) -> Any:
+        """A field of the answer by dotted path (`database.migrated`), or None."""
+        value = self.body
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    def detail(self, key: str) -> Any:
+        """A field of the error's `detail` object (the contract's 503 body), or None."""
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        return detail.get(key) if isinstance(detail, dict) else None
+
+    @property
+    def operation_id(self) -> str | None:
+        """Training answers `task_id`, backtests `operation_id` (the contract differs by
+        route)."""
+        if not isinstance(self.body, dict):
+            return None
+        return self.body.get("operation_id") or self.body.get("task_id")
+
 
 @dataclass
 class PlatformClient:
@@ -145,11 +169,11 @@ class PlatformClient:
         """Send a body as-is (malformed JSON included), labelled as JSON."""
         return self.request(method, path, raw_body=content)
 
-    def start_training(self, request: dict[str, Any]) -> Reply:
-        return self.request("POST", START_PATHS["training"], json_body=request)
-
-    def start_backtest(self, request: dict[str, Any]) -> Reply:
-        return self.request("POST", START_PATHS["backtest"], json_body=request)
+    def start(self, job: JobKind, request: dict[str, Any] | str) -> Reply:
+        """Ask for a job: a JSON request, or text sent as-is (malformed JSON included)."""
+        if isinstance(request, str):
+            return self.send_raw("POST", job.start_path, request)
+        return self.request("POST", job.start_path, json_body=request)
 
     def operation(self, operation_id: str) -> Reply:
         return self.request("GET", f"{API}/operations/{operation_id}")
@@ -167,9 +191,3 @@ class PlatformClient:
     def strategies(self) -> Reply:
         return self.request("GET", f"{API}/strategies")
 
-
-def operation_id_of(reply: Reply) -> str | None:
-    """Training answers `task_id`, backtests `operation_id` (the contract differs by route)."""
-    if not isinstance(reply.body, dict):
-        return None
-    return reply.body.get("operation_id") or reply.body.get("task_id")

@@ -11,27 +11,25 @@ from canaryspec.images import CommandResult, ImageFacts, run_in_image
 
 # What counts as an init: processes that reap zombies and forward signals.
 INIT_PROCESSES = {"tini", "tini-static", "dumb-init", "docker-init", "catatonit", "s6-svscan"}
-# Product names of images, as the feature files say them.
-IMAGE_NAMES = {"backend": "backend", "CPU worker": "worker-cpu", "monolith": "worker-gpu",
-               "database": "db"}
+@dataclass(frozen=True)
+class TorchFacts:
+    """What an image's torch is: its version, the CUDA it was built for (None for a CPU build),
+    whether a GPU is visible on this host, and the nvidia-* distributions beside it."""
+
+    version: str
+    cuda_build: str | None
+    gpu_visible: bool
+    nvidia_distributions: tuple[str, ...]
 
 
-def role_of(name: str) -> str:
-    try:
-        return IMAGE_NAMES[name]
-    except KeyError:
-        raise AssertionError(f"no image called {name!r}; known: {', '.join(IMAGE_NAMES)}") \
-            from None
-
-
-def cuda_evidence(torch: dict[str, object]) -> list[str]:
+def cuda_evidence(torch: TorchFacts) -> list[str]:
     """Why a torch install is a CUDA build (empty for a CPU build): the CUDA version it was built
     for and the nvidia-* distributions beside it. Whether this host has a GPU does not matter."""
-    evidence = [f"torch {torch['version']} built for CUDA {torch['cuda_build']}"] \
-        if torch.get("cuda_build") else []
-    nvidia = list(torch.get("nvidia_distributions") or [])  # type: ignore[call-overload]
-    if nvidia:
-        evidence.append(f"{len(nvidia)} nvidia-* distributions ({', '.join(nvidia)})")
+    evidence = [f"torch {torch.version} built for CUDA {torch.cuda_build}"] \
+        if torch.cuda_build else []
+    if torch.nvidia_distributions:
+        evidence.append(f"{len(torch.nvidia_distributions)} nvidia-* distributions "
+                        f"({', '.join(torch.nvidia_distributions)})")
     return evidence
 
 
@@ -52,9 +50,11 @@ class ImageProbe:
     def can_import(self, module: str) -> CommandResult:
         return self.python(f"import {module}")
 
-    def torch_facts(self) -> dict[str, object]:
-        """torch's version, the CUDA it was built for (None for a CPU build), whether a GPU is
-        visible here, and the nvidia-* distributions installed beside it."""
+    def has_module(self, module: str) -> bool:
+        return self.can_import(module).exit_code == 0
+
+    def torch_facts(self) -> TorchFacts:
+        """What the image's torch is (TorchFacts); AssertionError when it does not import."""
         result = self.python(
             "import json, torch, importlib.metadata as m; print(json.dumps({"
             "'version': torch.__version__, 'cuda_build': torch.version.cuda, "
@@ -63,7 +63,9 @@ class ImageProbe:
             "if (d.metadata['Name'] or '').lower().startswith('nvidia-'))}))")
         if result.exit_code != 0:
             raise AssertionError(f"torch does not import in {self.facts.tag}: {result.output}")
-        return json.loads(result.output.splitlines()[-1])
+        facts = json.loads(result.output.splitlines()[-1])
+        return TorchFacts(str(facts["version"]), facts["cuda_build"], bool(facts["gpu_visible"]),
+                          tuple(facts["nvidia_distributions"]))
 
     def migration_files(self) -> list[str]:
         """Alembic configuration and migration scripts anywhere in the image (installed

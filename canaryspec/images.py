@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ import docker
 import docker.errors
 from docker import DockerClient
 
+from canaryspec.clock import PhaseClock
 from canaryspec.errors import EngineUnavailable, ImageUnavailable
+from canaryspec.reports.record import ImageRecord, RunRecord
 from canaryspec.settings import PROJECT_ROOT, Settings
 
 WHEELHOUSE = PROJECT_ROOT / "build" / "wheelhouse"
@@ -56,6 +59,12 @@ class ImageFacts:
     @property
     def short_id(self) -> str:
         return self.image_id.removeprefix("sha256:")[:12]
+
+    def summary(self) -> dict[str, Any]:
+        """What a report shows of the image."""
+        return {"tag": self.tag, "id": self.short_id, "size_mb": round(self.size_mb, 1),
+                "user": self.user, "entrypoint": self.entrypoint,
+                "healthcheck": self.healthcheck}
 
 
 def image_facts(client: DockerClient, role: str, tag: str, *,
@@ -149,3 +158,59 @@ def _build_failure(tag: str, dockerfile: Path, lines: list[str]) -> str:
     clean = (ANSI_ESCAPE.sub("", line).strip() for line in lines[-6:])
     tail = " | ".join(line for line in clean if line)
     return f"build of {tag} from {dockerfile.name} failed: {tail}"
+
+
+@dataclass
+class ImageSet:
+    """The images of a run: built once when this project builds them, read when a feature
+    first needs one (a run needs only the images its selected features use), and recorded for
+    the report."""
+
+    settings: Settings
+    docker: Callable[[], DockerClient]
+    clock: PhaseClock
+    record: RunRecord
+    facts: dict[str, ImageFacts] = field(default_factory=dict)
+
+    def build(self) -> None:
+        """Build the profile's images (the layer cache makes unchanged ones instant); the real
+        platform's images are built by its own repository."""
+        if not self.settings.build:
+            return
+        check_build_inputs(self.settings, self.docker())
+        for role, dockerfile in self.settings.profile.dockerfiles.items():
+            tag = self.settings.image(role)
+            assert tag is not None
+            log = self.settings.reports_dir / "build" / f"{role}.log"
+            seconds = build_image(self.docker(), dockerfile, tag,
+                                  base_image=self.settings.base_image, log_path=log)
+            self.clock.record(f"build {role}", seconds)
+            self.clock.say(f"  {tag} built in {seconds:.1f} s")
+
+    def get(self, role: str) -> ImageFacts:
+        """Facts about the image playing `role` (ImageUnavailable when it is not here)."""
+        if role not in self.facts:
+            tag = self.settings.image(role)
+            if tag is None:
+                raise ImageUnavailable(f"profile {self.settings.profile.name!r} names no "
+                                       f"{role} image")
+            self._remember(image_facts(self.docker(), role, tag, building=self.settings.build))
+        return self.facts[role]
+
+    def record_canary(self, canary: Any) -> None:
+        """The images a canary's services run, for the report (the database's too)."""
+        roles = self.settings.profile.service_roles
+        for service, tag in canary.images().items():
+            role = roles.get(service)
+            if role is None or role in self.facts:
+                continue
+            try:
+                self._remember(image_facts(self.docker(), role, tag))
+            except ImageUnavailable:
+                continue  # the canary's start names every missing image
+
+    def _remember(self, facts: ImageFacts) -> None:
+        self.facts[facts.role] = facts
+        self.record.images[facts.role] = ImageRecord(
+            facts.role, facts.tag, facts.short_id, round(facts.size_mb, 1), facts.user,
+            "n/a (database)" if facts.role == "db" else "not checked")

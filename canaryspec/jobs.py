@@ -1,7 +1,8 @@
-"""Training and backtest jobs on the canary: requests, waits on operations, bad-input cases.
+"""Training and backtest jobs as the suite sees them: the requests it sends, the cases of bad
+input, what it started, and operations read as typed values.
 
-Requests use the contract's field names; waits poll the operation's status against a deadline
-and, when it passes, say what the operation last looked like and attach the worker's log.
+No HTTP and no Docker here: the canary handle (canaryspec.handle) sends and waits; this module
+says what to send and how to read the answers.
 """
 
 from __future__ import annotations
@@ -11,20 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from canaryspec.api import START_PATHS, PlatformClient, Reply, operation_id_of
-from canaryspec.canary import Canary
-from canaryspec.migrations import checkpoint_count
-from canaryspec.readiness import (
-    TRANSIENT,
-    WORKER_SERVICES,
-    NotYet,
-    WorkerClient,
-    wait_for_available_worker,
-)
+from canaryspec.api import Reply
 from canaryspec.responses import Responses
-from canaryspec.waiting import Observation, wait_until
+from canaryspec.vocabulary import JOBS, JobKind
 
-WORKER_OF = {"training": "training", "backtest": "backtesting"}
 TERMINAL = {"completed", "failed", "cancelled"}
 
 # The seed's canary trained on EURUSD 1h; half a year keeps a run in seconds.
@@ -33,57 +24,44 @@ BACKTEST_RANGE = ("2024-07-01", "2024-10-01")
 # Two years of hourly bars: with a fuller strategy (v3_multi_symbol) long enough to watch
 # progress, find the worker busy, and cancel mid-run.
 LONG_TRAINING = {"start_date": "2023-01-02", "end_date": "2024-12-31"}
+# Where the suite puts a file that is not a model (the models volume, writable by the worker).
+CORRUPT_MODEL = "/mnt/ktrdr_data/models/corrupt/not-a-model.pt"
 
 
 @dataclass(frozen=True)
 class BadRequest:
     """A request the platform must refuse: what is sent, the 4xx expected, and where."""
 
-    job: str
+    job: JobKind
     body: dict[str, Any] | str
     status: int
 
 
-# Named as the feature's Examples name them. The valid remainder of each body is a request that
-# would be accepted, so the refusal is about the one thing wrong with it.
+def _bad(job: str, body: dict[str, Any] | str, status: int) -> BadRequest:
+    return BadRequest(JOBS[job], body, status)
+
+
+# Named as the feature's Examples name them (a typed step parameter: an unknown case is an
+# undefined step). The valid remainder of each body is a request that would be accepted, so the
+# refusal is about the one thing wrong with it.
 BAD_REQUESTS: dict[str, BadRequest] = {
-    "an unknown strategy": BadRequest("training", {"strategy_name": "neuro_mean_reversion"}, 400),
-    "an empty list of symbols": BadRequest(
+    "an unknown strategy": _bad("training", {"strategy_name": "neuro_mean_reversion"}, 400),
+    "an empty list of symbols": _bad(
         "training", {"strategy_name": "v3_minimal", "symbols": []}, 422),
-    "an empty list of timeframes": BadRequest(
+    "an empty list of timeframes": _bad(
         "training", {"strategy_name": "v3_minimal", "timeframes": []}, 422),
-    "an unreadable start date": BadRequest(
+    "an unreadable start date": _bad(
         "training", {"strategy_name": "v3_minimal", "start_date": "first of May",
                      "end_date": "2024-06-01"}, 422),
-    "an end date before its start date": BadRequest(
+    "an end date before its start date": _bad(
         "backtest", {"strategy_name": "v3_minimal", "start_date": "2024-06-01",
                      "end_date": "2024-01-01"}, 422),
-    "a symbol that has no market data": BadRequest(
+    "a symbol that has no market data": _bad(
         "training", {"strategy_name": "v3_minimal", "symbols": ["NOPE"]}, 400),
-    "a backtest without an end date": BadRequest(
+    "a backtest without an end date": _bad(
         "backtest", {"strategy_name": "v3_minimal", "start_date": "2024-01-01"}, 422),
-    "malformed JSON": BadRequest("training", '{"strategy_name": "v3_minimal",', 422),
+    "malformed JSON": _bad("training", '{"strategy_name": "v3_minimal",', 422),
 }
-
-
-@dataclass
-class StartedJob:
-    """A job the suite started: its request, the platform's answer, and timing."""
-
-    job: str
-    request: dict[str, Any]
-    reply: Reply
-    started_at: float = field(default_factory=time.monotonic)
-    final: dict[str, Any] | None = None
-    seconds: float | None = None
-
-    @property
-    def operation_id(self) -> str:
-        op_id = operation_id_of(self.reply)
-        if not op_id:
-            raise AssertionError(f"the {self.job} was not accepted with an operation id: "
-                                 f"{self.reply.brief()}")
-        return op_id
 
 
 def training_request(strategy: str, *, long: bool = False, **overrides: Any) -> dict[str, Any]:
@@ -99,208 +77,97 @@ def backtest_request(strategy: str, **overrides: Any) -> dict[str, Any]:
             "start_date": BACKTEST_RANGE[0], "end_date": BACKTEST_RANGE[1], **overrides}
 
 
-def send_job(api: PlatformClient, job: str, request: dict[str, Any]) -> StartedJob:
-    """Ask the backend to start a job, whatever the answer (steps judge it)."""
-    send = api.start_training if job == "training" else api.start_backtest
-    return StartedJob(job, request, send(request))
+@dataclass(frozen=True)
+class Operation:
+    """An operation as the platform reports it, read into the fields the suite judges."""
+
+    operation_id: str
+    status: str
+    percentage: float
+    current_step: str
+    error_message: str
+    result_summary: dict[str, Any]
+    raw: dict[str, Any]
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Operation:
+        progress = body.get("progress") or {}
+        return cls(str(body.get("operation_id", "")), str(body.get("status", "?")),
+                   float(progress.get("percentage") or 0), str(progress.get("current_step") or ""),
+                   str(body.get("error_message") or ""), dict(body.get("result_summary") or {}),
+                   body)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    def describe(self) -> str:
+        text = f"status {self.status}, {self.percentage:g}% ({self.current_step or 'no step'})"
+        return text + (f", error: {self.error_message}" if self.error_message else "")
 
 
-def start_job(api: PlatformClient, canary: Canary, job: str, request: dict[str, Any], *,
-              timeout: float) -> StartedJob:
-    """Start a job once a worker of its type is free (an earlier scenario's cancelled job may
-    still be winding down), and insist that it is accepted."""
-    wait_for_available_worker(api, canary, WORKER_OF[job], timeout=timeout)
-    started = send_job(api, job, request)
-    if started.reply.status != 200:
-        raise AssertionError(f"the {job} of {request.get('strategy_name')} was not accepted: "
-                             f"{started.reply.brief()}")
-    return started
-
-
-def send_bad_request(api: PlatformClient, case: BadRequest) -> Reply:
-    """Send the case's body to its job's start route: JSON, or the text as-is."""
-    path = START_PATHS[case.job]
-    if isinstance(case.body, str):
-        return api.send_raw("POST", path, case.body)
-    return api.request("POST", path, json_body=case.body)
-
-
-def read_operation(api: PlatformClient, operation_id: str) -> dict[str, Any] | None:
-    """The operation's data, or None while the platform does not know it yet (it may 404 for a
-    moment right after a start, as the contract warns)."""
-    reply = api.operation(operation_id)
-    if reply.status == 404:
-        return None
-    if reply.status >= 500:
-        raise NotYet(f"reading operation {operation_id}: {reply.brief()}")
-    if reply.status != 200 or not isinstance(reply.body, dict) or "data" not in reply.body:
-        raise AssertionError(f"reading operation {operation_id}: {reply.brief()}")
-    return reply.body["data"]
-
-
-def describe(op: dict[str, Any] | None) -> str:
-    if op is None:
-        return "operation not found (404)"
-    progress = op.get("progress") or {}
-    text = (f"status {op.get('status')}, {progress.get('percentage')}% "
-            f"({progress.get('current_step')})")
-    if op.get("error_message"):
-        text += f", error: {op['error_message']}"
-    return text
-
-
-def wait_for_operation(api: PlatformClient, canary: Canary, operation_id: str,
-                       statuses: set[str], *, timeout: float, worker_type: str,
-                       interval: float = 0.25) -> dict[str, Any]:
-    """Poll until the operation's status is one of `statuses`; fail early if it finishes in
-    another one (a failed job will not complete by waiting longer)."""
-
-    def check() -> Observation[dict[str, Any] | None]:
-        op = read_operation(api, operation_id)
-        status = (op or {}).get("status")
-        if status in TERMINAL and status not in statuses:
-            raise AssertionError(f"operation {operation_id} ended {status}, expected "
-                                 f"{'/'.join(sorted(statuses))}: {describe(op)}")
-        return Observation(status in statuses, op, describe(op))
-
-    service = WORKER_SERVICES[worker_type]
-    found = wait_until(check, timeout=timeout, interval=interval, transient=TRANSIENT,
-                       what=f"operation {operation_id} becoming {'/'.join(sorted(statuses))}",
-                       evidence=lambda: canary.evidence(["backend", service]))
-    assert found is not None
-    return found
-
-
-def finish(api: PlatformClient, canary: Canary, started: StartedJob, statuses: set[str], *,
-           timeout: float) -> dict[str, Any]:
-    """Wait for a started job to end in `statuses`; remember its final body and duration."""
-    started.final = wait_for_operation(api, canary, started.operation_id, statuses,
-                                       timeout=timeout, worker_type=WORKER_OF[started.job])
-    started.seconds = time.monotonic() - started.started_at
-    return started.final
+def describe(op: Operation | None) -> str:
+    return op.describe() if op is not None else "operation not found (404)"
 
 
 @dataclass
+class StartedJob:
+    """A job the suite asked for: its request, the platform's answer, and how it ended."""
+
+    job: JobKind
+    request: dict[str, Any] | str
+    reply: Reply
+    started_at: float = field(default_factory=time.monotonic)
+    final: Operation | None = None
+    seconds: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.reply.status == 200 and bool(self.reply.operation_id)
+
+    @property
+    def operation_id(self) -> str:
+        op_id = self.reply.operation_id
+        if not op_id:
+            raise AssertionError(f"the {self.job.name} was not accepted with an operation id: "
+                                 f"{self.reply.brief()}")
+        return op_id
+
+    @property
+    def strategy(self) -> str:
+        return self.request.get("strategy_name", "") if isinstance(self.request, dict) else ""
+
+    def finished(self, operation: Operation) -> Operation:
+        self.final, self.seconds = operation, time.monotonic() - self.started_at
+        return operation
+
+    def model_path(self) -> str:
+        """The model a finished training says it saved."""
+        path = (self.final.result_summary if self.final else {}).get("model_path")
+        if not path:
+            raise AssertionError(f"the training reported no model_path: "
+                                 f"{self.final.result_summary if self.final else None}")
+        return str(path)
+
+
+@dataclass(frozen=True)
 class ProgressSample:
     status: str
     percentage: float
     current_step: str
 
 
-def watch_progress_rise(api: PlatformClient, canary: Canary, started: StartedJob, *,
-                        timeout: float) -> list[ProgressSample]:
-    """Read the running operation's progress until two in-between readings (0 < p < 100, each
-    naming its step) have risen one after the other; return every distinct reading.
-
-    Asks only for what "progress rises" means, not for the job to finish: a long job on a busy
-    host passes as soon as it shows two rising readings. A job that ends first (a platform that
-    reports only 0 and 100 %) fails at once with what it showed.
-    """
-    samples: list[ProgressSample] = []
-
-    def rising() -> list[ProgressSample]:
-        between = [s for s in samples
-                   if s.status == "running" and 0 < s.percentage < 100 and s.current_step]
-        return [b for a, b in itertools.pairwise(between)
-                if b.percentage > a.percentage]
-
-    def check() -> Observation[list[ProgressSample]]:
-        op = read_operation(api, started.operation_id)
-        if op is not None:
-            progress = op.get("progress") or {}
-            sample = ProgressSample(op.get("status", "?"), float(progress.get("percentage") or 0),
-                                    str(progress.get("current_step") or ""))
-            if not samples or samples[-1] != sample:
-                samples.append(sample)
-            if op.get("status") in TERMINAL and not rising():
-                shown = ", ".join(f"{s.percentage:g}% {s.status}" for s in samples)
-                raise AssertionError(f"operation {started.operation_id} ended {op['status']} "
-                                     f"without two rising readings while it ran: {shown}")
-        return Observation(bool(rising()), samples, describe(op))
-
-    wait_until(check, timeout=timeout, interval=0.1, transient=TRANSIENT,
-               what=f"two rising progress readings of {started.operation_id}",
-               evidence=lambda: canary.evidence(["backend",
-                                                 WORKER_SERVICES[WORKER_OF[started.job]]]))
-    return samples
+def rising_readings(samples: list[ProgressSample]) -> list[ProgressSample]:
+    """In-between readings of a running job (0 < p < 100, naming a step), each higher than the
+    one before it."""
+    between = [s for s in samples
+               if s.status == "running" and 0 < s.percentage < 100 and s.current_step]
+    return [b for a, b in itertools.pairwise(between) if b.percentage > a.percentage]
 
 
-def wait_for_worker_to_stop(canary: Canary, worker_type: str, operation_id: str, *,
-                            timeout: float) -> dict[str, Any]:
-    """After a cancel: the worker itself (its own /health and its own record of the operation,
-    not the backend's) has stopped the job and is idle. A worker that completes the job instead
-    fails at once: the cancel never reached it."""
-    worker = WorkerClient.of(canary, worker_type)
-
-    def check() -> Observation[dict[str, Any]]:
-        health = worker.health()
-        own = worker.operation_status(operation_id)
-        if own == "completed":
-            raise AssertionError(f"the {worker_type} worker completed {operation_id} after it "
-                                 f"was cancelled: the cancel never reached it ({health})")
-        idle = health.get("worker_status") == "idle" and \
-            health.get("current_operation") != operation_id
-        view = {"health": health, "operation status on the worker": own}
-        return Observation(idle and own in {"cancelled", None}, view,
-                           f"worker {health.get('worker_status')}, running "
-                           f"{health.get('current_operation')}, its record of the operation: "
-                           f"{own or 'none'}")
-
-    return wait_until(check, timeout=timeout, transient=TRANSIENT,
-                      what=f"the {worker_type} worker stopping {operation_id} itself",
-                      evidence=lambda: canary.evidence(["backend", WORKER_SERVICES[worker_type]]))
-
-
-def settle(api: PlatformClient, canary: Canary, started: list[StartedJob], *,
-           timeout: float) -> list[str]:
-    """After a scenario: cancel what it left running and wait for those workers to be free,
-    so the next scenario starts from an idle canary. Returns what it had to cancel."""
-    cancelled = []
-    for job in started:
-        op_id = operation_id_of(job.reply)
-        if not op_id or job.reply.status != 200:
-            continue
-        op = read_operation(api, op_id)
-        if op is not None and op.get("status") not in TERMINAL:
-            api.cancel_operation(op_id)
-            cancelled.append(op_id)
-    for worker_type in {WORKER_OF[j.job] for j in started}:
-        wait_for_available_worker(api, canary, worker_type, timeout=timeout)
-    return cancelled
-
-
-def strategy_names(api: PlatformClient) -> list[str]:
-    """The strategies the platform says jobs may name."""
-    reply = api.strategies()
-    listed = reply.body.get("strategies") if isinstance(reply.body, dict) else reply.body
-    if reply.status != 200 or not isinstance(listed, list) or not listed:
-        raise AssertionError(f"the platform lists no strategies: {reply.brief()}")
-    return [item["name"] if isinstance(item, dict) else str(item) for item in listed]
-
-
-def backtest_metrics(api: PlatformClient, operation_id: str) -> dict[str, Any]:
-    """A finished backtest's metrics, read through the results endpoint (what a client of the
-    platform gets)."""
-    reply = api.operation_results(operation_id)
-    if reply.status != 200:
-        raise AssertionError(f"results of {operation_id}: {reply.brief()}")
-    return ((reply.body or {}).get("results") or {}).get("metrics", {})
-
-
-# Written by the training worker's user, where models live: a file that is not a model.
-CORRUPT_MODEL = "/mnt/ktrdr_data/models/corrupt/not-a-model.pt"
-
-
-def write_corrupt_model(canary: Canary) -> str:
-    """Put a file that is not a model in the shared models volume; return its path."""
-    directory = CORRUPT_MODEL.rsplit("/", 1)[0]
-    result = canary.exec(WORKER_SERVICES["training"],
-                         ["sh", "-c", f"mkdir -p {directory} && printf 'not a model' > "
-                                      f"{CORRUPT_MODEL}"])
-    if result.exit_code != 0:
-        raise RuntimeError(f"could not write {CORRUPT_MODEL} in the models volume: "
-                             f"{result.output}")
-    return CORRUPT_MODEL
+def went_backwards(samples: list[ProgressSample]) -> bool:
+    running = [s.percentage for s in samples if s.status == "running"]
+    return running != sorted(running)
 
 
 def metric_bounds_problems(metrics: dict[str, Any],
@@ -319,33 +186,9 @@ def metric_bounds_problems(metrics: dict[str, Any],
     return problems
 
 
-def wait_for_progress(api: PlatformClient, canary: Canary, started: StartedJob, *,
-                      timeout: float) -> dict[str, Any]:
-    """The running operation has made some progress (more than 0 %): it has work to lose."""
+def bounds_of(table: Any) -> list[tuple[str, float | None, float | None]]:
+    """A feature's bounds table (metric | at least | at most; empty = no bound)."""
+    def number(cell: str) -> float | None:
+        return float(cell) if cell.strip() else None
 
-    def check() -> Observation[dict[str, Any] | None]:
-        op = read_operation(api, started.operation_id)
-        status = (op or {}).get("status")
-        if status in TERMINAL:
-            raise AssertionError(f"operation {started.operation_id} ended {status} before "
-                                 f"making progress: {describe(op)}")
-        percentage = float(((op or {}).get("progress") or {}).get("percentage") or 0)
-        return Observation(status == "running" and percentage > 0, op, describe(op))
-
-    found = wait_until(check, timeout=timeout, interval=0.25, transient=TRANSIENT,
-                       what=f"operation {started.operation_id} making progress",
-                       evidence=lambda: canary.evidence(
-                           ["backend", WORKER_SERVICES[WORKER_OF[started.job]]]))
-    assert found is not None
-    return found
-
-
-def wait_for_checkpoint(canary: Canary, operation_id: str, *, timeout: float) -> int:
-    """At least one checkpoint of the operation is in the database."""
-
-    def check() -> Observation[int]:
-        count = checkpoint_count(canary, operation_id)
-        return Observation(count > 0, count, f"{count} checkpoint(s) of {operation_id}")
-
-    return wait_until(check, timeout=timeout, what=f"a checkpoint of {operation_id}",
-                      evidence=lambda: canary.evidence(["backend", "training-worker"]))
+    return [(row["metric"], number(row["at least"]), number(row["at most"])) for row in table]

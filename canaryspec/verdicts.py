@@ -29,7 +29,7 @@ from docker import DockerClient
 
 from canaryspec.images import build_image
 from canaryspec.outcomes import Outcome
-from canaryspec.run_record import RunRecord, ScenarioRecord
+from canaryspec.reports.record import RunRecord, ScenarioRecord
 from canaryspec.settings import IMAGE_ROLES, Settings
 from canaryspec.settings_paths import PROJECT_ROOT
 

@@ -1,4 +1,4 @@
-@dispatch @critical
+@dispatch
 Feature: Dispatch from the backend to the workers
   As a release manager
   I want the backend (without torch) to hand each job to a worker of the right kind
@@ -7,27 +7,27 @@ Feature: Dispatch from the backend to the workers
   Background:
     Given the canary is running
 
-  @training
+  @training @blocker @smoke @handoff.dispatch
   Scenario: A training runs on a training worker
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
     Then the operation records a "training" worker as the one that ran it
 
-  @backtest
+  @backtest @blocker @smoke @handoff.dispatch
   Scenario: A backtest runs on a backtesting worker
     Given a trained model for "v3_minimal"
     When a backtest of "v3_minimal" is started
     And the backtest completes within 30 seconds
     Then the operation records a "backtesting" worker as the one that ran it
 
-  @training
+  @training @critical
   Scenario: A second training is refused while the only training worker is busy
     Given a long training of "v3_multi_symbol" is running
     When another training of "v3_minimal" is started
-    Then it is refused because no training worker is available
+    Then it is refused because no "training" worker is available
     And no new operation is recorded
 
-  @faults
+  @critical
   Scenario Outline: A request with <problem> is refused and nothing is recorded
     When a job is requested with <problem>
     Then it is refused, saying "<it says>"
@@ -48,12 +48,10 @@ Feature: Dispatch from the backend to the workers
       | an end date before its start date | must be before       |
       | a symbol that has no market data  | No market data       |
 
-  @faults
   Scenario: An unknown operation is not found
     When an unknown operation is looked up
     Then the platform says the operation was not found
 
-  @faults
   Scenario: A finished operation cannot be cancelled
     Given a completed backtest of "v3_minimal"
     When the finished operation is cancelled

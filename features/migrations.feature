@@ -1,4 +1,4 @@
-@migrations @critical
+@migrations
 Feature: Database migrations
   As a release manager
   I want the backend image to bring a fresh database to the current schema
@@ -7,6 +7,7 @@ Feature: Database migrations
   Background:
     Given a canary with a fresh, unmigrated database
 
+  @critical
   Scenario: Starting the backend leaves the schema to the migrations
     When the backend is restarted
     Then the database schema is not at the head revision
@@ -15,6 +16,7 @@ Feature: Database migrations
   Scenario: The backend's health reports an unmigrated schema
     Then the backend reports the database schema as not migrated
 
+  @blocker
   Scenario: Upgrading brings the schema to the head revision
     When the migrations are applied
     Then the database schema is at the head revision

@@ -1,4 +1,4 @@
-@training @critical
+@training
 Feature: Model training
   As a strategy researcher
   I want a training started through the backend to run on a CPU worker
@@ -7,31 +7,36 @@ Feature: Model training
   Background:
     Given the canary is running
 
+  @handoff.training_lifecycle
   Scenario: A training run is accepted
     When a training of "v3_minimal" is started
     Then the training is accepted with an operation id
 
+  @blocker @handoff.training_lifecycle
   Scenario: A training run completes with its metrics
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
     Then its results include training and test metrics
 
+  @blocker @handoff.training_lifecycle
   Scenario: A completed training leaves its model in the shared models volume
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
     Then the trained model is in the models volume
 
-  @slow
+  @handoff.training_lifecycle
   Scenario: A training run shows its progress
     When a long training of "v3_multi_symbol" is started
     Then its progress rises while it runs
 
+  @critical @handoff.training_lifecycle
   Scenario: A running training can be cancelled
     Given a long training of "v3_multi_symbol" is running
     When the training is cancelled
     Then the operation is recorded as "cancelled"
     And the "training" worker stops the job itself and is idle again
 
+  @critical @handoff.training_lifecycle
   Scenario: A training of an unknown strategy is rejected
     When a training of "neuro_mean_reversion" is started
     Then the request is refused because the strategy is unknown
@@ -42,7 +47,7 @@ Feature: Model training
     When a training of "neuro_mean_reversion" is started
     Then the refusal lists the valid strategies
 
-  @faults @slow
+  @faults @critical
   Scenario: A training worker stopped mid-run cancels its training and keeps a checkpoint
     Given a long training of "v3_multi_symbol" is making progress
     When the "training" worker is asked to stop
@@ -51,7 +56,7 @@ Feature: Model training
     And a checkpoint of the operation is recorded
     And a "training" worker is registered again under a new identity within 60 s
 
-  @faults @slow
+  @faults @critical
   Scenario: A training whose worker dies is failed, not left running
     Given a long training of "v3_multi_symbol" is running
     When the "training" worker dies

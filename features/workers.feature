@@ -1,4 +1,4 @@
-@workers @critical
+@workers
 Feature: Worker registration
   As a release manager
   I want every worker of the canary to be registered and healthy
@@ -7,10 +7,11 @@ Feature: Worker registration
   Background:
     Given the canary is running
 
-  @smoke
+  @blocker @smoke @handoff.health
   Scenario: The backend is healthy
     Then the backend reports healthy
 
+  @blocker @smoke @handoff.registration
   Scenario Outline: A <worker type> worker registers on start-up
     Then a "<worker type>" worker is registered and available
 
@@ -19,6 +20,7 @@ Feature: Worker registration
       | training    |
       | backtesting |
 
+  @critical @handoff.reaches_workers
   Scenario Outline: The backend reaches the <worker type> worker over the canary network
     Then the "<worker type>" worker's health endpoint answers from the backend's network
 
@@ -27,7 +29,7 @@ Feature: Worker registration
       | training    |
       | backtesting |
 
-  @slow
+  @faults @critical
   Scenario: A restarted worker registers again
     When the "training" worker is restarted
     Then a "training" worker is registered again under a new identity within 60 s

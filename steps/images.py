@@ -15,32 +15,23 @@ from hamcrest import (
     not_none,
 )
 
-from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, cuda_evidence, role_of
-from canaryspec.reporting import attach_json, attach_table
-from canaryspec.settings import TESTED_ROLES
+from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, cuda_evidence
+from canaryspec.reports.attach import attach_json, attach_table
+from canaryspec.vocabulary import TESTED_ROLES
 
 
-def _probe(context, name: str) -> ImageProbe:
-    return ImageProbe(context.run.docker, context.run.image(role_of(name)),
-                      context.run.owner.probe_labels())
-
-
-@given('the "{image}" image')
-def step_the_image(context: Context, image: str) -> None:
-    context.image = _probe(context, image)
-    facts = context.image.facts
-    attach_json("image facts", {"tag": facts.tag, "id": facts.short_id,
-                                "size_mb": round(facts.size_mb, 1), "user": facts.user,
-                                "entrypoint": facts.entrypoint, "healthcheck": facts.healthcheck})
+@given('the "{role:ImageRole}" image')
+def step_the_image(context: Context, role: str) -> None:
+    context.image = ImageProbe(context.run.docker, context.run.images.get(role),
+                               context.run.owner.probe_labels())
+    attach_json("image facts", context.image.facts.summary())
 
 
 @given("the images under test")
 def step_images_under_test(context: Context) -> None:
-    for role in TESTED_ROLES:
-        context.run.image(role)
-    attach_table("image facts", ["role", "tag", "id", "size MB", "torch", "user"],
-                 [[r.role, r.tag, r.image_id, f"{r.size_mb:.0f}", r.torch, r.user]
-                  for r in context.run.record.images.values()])
+    facts = [context.run.images.get(role) for role in TESTED_ROLES]
+    attach_table("image facts", ["role", "tag", "id", "size MB", "user"],
+                 [[f.role, f.tag, f.short_id, f"{f.size_mb:.0f}", f.user] for f in facts])
 
 
 @then('it cannot import "{module}"')
@@ -78,34 +69,32 @@ def step_web_app_imports_without_torch(context: Context) -> None:
 
 @then("it reports its torch version")
 def step_reports_torch_version(context: Context) -> None:
-    context.torch = context.image.torch_facts()
-    attach_json("torch", context.torch)
-    context.run.record.images[context.image.facts.role].torch = str(context.torch["version"])
-    assert_that(str(context.torch["version"]), matches_regexp(r"^\d+\.\d+"),
+    torch = context.image.torch_facts()
+    attach_json("torch", torch)
+    context.run.record.images[context.image.facts.role].torch = torch.version
+    assert_that(torch.version, matches_regexp(r"^\d+\.\d+"),
                 f"torch in {context.image.facts.tag} reports no version")
 
 
 @then("its torch is not a CUDA build")
 def step_no_cuda_build(context: Context) -> None:
     # What the image ships, not what this host has: a CUDA build on a GPU-less host is still one.
-    torch = context.image.torch_facts()
-    attach_json("torch", torch)
-    assert_that(cuda_evidence(torch), empty(),
-                f"{context.image.facts.tag} ships a CUDA build of torch: "
-                f"{'; '.join(cuda_evidence(torch))}")
+    evidence = cuda_evidence(context.image.torch_facts())
+    assert_that(evidence, empty(), f"{context.image.facts.tag} ships a CUDA build of torch: "
+                                   f"{'; '.join(evidence)}")
 
 
 @then("CUDA is available in it")
 def step_cuda(context: Context) -> None:
-    assert_that(context.image.torch_facts()["gpu_visible"], equal_to(True),
+    assert_that(context.image.torch_facts().gpu_visible, equal_to(True),
                 f"{context.image.facts.tag}: torch sees no GPU")
 
 
 @then("it carries no database migrations")
 def step_no_migrations(context: Context) -> None:
     found = context.image.migration_files()
-    library = context.image.can_import("alembic").exit_code == 0
-    attach_json("migrations", {"migration files": found, "alembic library installed": library})
+    attach_json("migrations", {"migration files": found,
+                               "alembic library installed": context.image.has_module("alembic")})
     assert_that(found, empty(), f"{context.image.facts.tag} carries migrations: {found}")
 
 
@@ -121,8 +110,7 @@ def step_non_root(context: Context) -> None:
     facts = context.image.facts
     assert_that(facts.user, is_not(is_in({"", "root", "0", "0:0"})),
                 f"{facts.tag} declares no non-root USER")
-    uid = context.image.uid()
-    assert_that(uid.output, is_not(equal_to("0")), f"{facts.tag} runs as uid 0")
+    assert_that(context.image.uid().output, is_not(equal_to("0")), f"{facts.tag} runs as uid 0")
 
 
 @then("its first process is an init")
@@ -147,17 +135,18 @@ def step_size_budget(context: Context) -> None:
                 f"{facts.tag} is {facts.size_mb:.0f} MB, over its {budget:.0f} MB budget")
 
 
-@then('the "{smaller}" image is smaller than the "{larger}" image')
+@then('the "{smaller:ImageRole}" image is smaller than the "{larger:ImageRole}" image')
 def step_smaller_than(context: Context, smaller: str, larger: str) -> None:
-    small, large = context.run.image(role_of(smaller)), context.run.image(role_of(larger))
+    small, large = context.run.images.get(smaller), context.run.images.get(larger)
     assert_that(small.size_mb, less_than(large.size_mb),
                 f"{small.tag} ({small.size_mb:.0f} MB) is not smaller than "
                 f"{large.tag} ({large.size_mb:.0f} MB)")
 
 
-@then('the "{smaller}" image is at least {percent:d}% smaller than the "{larger}" image')
+@then('the "{smaller:ImageRole}" image is at least {percent:d}% smaller than the '
+      '"{larger:ImageRole}" image')
 def step_smaller_by(context: Context, smaller: str, percent: int, larger: str) -> None:
-    small, large = context.run.image(role_of(smaller)), context.run.image(role_of(larger))
+    small, large = context.run.images.get(smaller), context.run.images.get(larger)
     saved = 100.0 * (1 - small.size_mb / large.size_mb)
     assert_that(saved, greater_than_or_equal_to(percent),
                 f"{small.tag} ({small.size_mb:.0f} MB) is only {saved:.1f}% smaller than "

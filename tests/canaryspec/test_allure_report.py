@@ -22,8 +22,8 @@ from allure_commons_test.result import (
 )
 from hamcrest import all_of, assert_that, contains_string, not_
 
-from canaryspec import allure_results
-from canaryspec.run_record import ImageRecord, RunRecord
+from canaryspec.reports import allure as allure_results
+from canaryspec.reports.record import ImageRecord, RunRecord
 
 FIXTURE = Path(__file__).parent / "report_fixture"
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from canaryspec.allure_results import CATEGORIES_JSON, _details, executor_info, update_history
 from canaryspec.outcomes import ALLURE_STATUS, CATEGORIES, Outcome
-from canaryspec.run_record import ScenarioRecord
+from canaryspec.reports.allure import CATEGORIES_JSON, _details, executor_info, update_history
+from canaryspec.reports.record import ScenarioRecord
 
 
 def _allure_categories(status: str, trace: str) -> list[str]:

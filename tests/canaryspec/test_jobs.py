@@ -1,12 +1,12 @@
-from canaryspec.api import Reply, operation_id_of
-from canaryspec.jobs import BAD_REQUESTS, metric_bounds_problems, send_bad_request
+from canaryspec.api import PlatformClient, Reply
+from canaryspec.jobs import BAD_REQUESTS, metric_bounds_problems
 from canaryspec.responses import Responses
 
 
 def test_operation_id_comes_from_task_id_or_operation_id():
-    assert operation_id_of(Reply(200, {"task_id": "op_training_x"})) == "op_training_x"
-    assert operation_id_of(Reply(200, {"operation_id": "op_b"})) == "op_b"
-    assert operation_id_of(Reply(400, "boom")) is None
+    assert Reply(200, {"task_id": "op_training_x"}).operation_id == "op_training_x"
+    assert Reply(200, {"operation_id": "op_b"}).operation_id == "op_b"
+    assert Reply(400, "boom").operation_id is None
 
 
 def test_metric_bounds_name_each_problem():
@@ -19,22 +19,14 @@ def test_metric_bounds_name_each_problem():
                         "sharpe_ratio is missing or not a number (None)"]
 
 
-class _RecordingClient:
-    def __init__(self):
-        self.calls = []
-
-    def request(self, method, path, json_body=None):
-        self.calls.append((path, json_body))
-
-    def send_raw(self, method, path, content):
-        self.calls.append((path, content))
-
-
 def test_bad_requests_go_to_their_job_route_as_written():
-    client = _RecordingClient()
+    sent = []
+    client = PlatformClient.__new__(PlatformClient)
+    client.request = lambda method, path, json_body=None: sent.append((path, json_body))
+    client.send_raw = lambda method, path, content: sent.append((path, content))
     for case in BAD_REQUESTS.values():
-        send_bad_request(client, case)
+        client.start(case.job, case.body)
     assert ("/api/v1/backtests/start",
-            BAD_REQUESTS["a backtest without an end date"].body) in client.calls
-    assert ("/api/v1/trainings/start", BAD_REQUESTS["malformed JSON"].body) in client.calls
-    assert len(client.calls) == len(BAD_REQUESTS)
+            BAD_REQUESTS["a backtest without an end date"].body) in sent
+    assert ("/api/v1/trainings/start", BAD_REQUESTS["malformed JSON"].body) in sent
+    assert len(sent) == len(BAD_REQUESTS)

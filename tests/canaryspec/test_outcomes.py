@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from canaryspec.allure_results import CATEGORIES_JSON
 from canaryspec.outcomes import (
     Outcome,
     RunEnd,
@@ -26,6 +25,7 @@ from canaryspec.outcomes import (
     exit_code,
     headline,
 )
+from canaryspec.reports.allure import CATEGORIES_JSON
 
 FIXTURE = Path(__file__).parent / "outcome_fixture"
 SIGNAL_CODES = {"SIGINT": 130, "SIGTERM": 143}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from canaryspec.canary import ComposeModel, find_compose, render_override
-from canaryspec.image_checks import cuda_evidence
+from canaryspec.image_checks import TorchFacts, cuda_evidence
 from canaryspec.migrations import heads_of
 
 # `alembic heads` as the real platform prints it: its own log lines around the answer.
@@ -26,13 +26,12 @@ def test_heads_are_read_strictly_whatever_the_platform_logs_around_them():
 
 
 def test_a_cuda_build_is_a_finding_on_a_host_without_a_gpu():
-    ktrdr_cpu_worker = {"version": "2.8.0+cu128", "cuda_build": "12.8", "gpu_visible": False,
-                        "nvidia_distributions": ["nvidia-cublas-cu12", "nvidia-cudnn-cu12"]}
+    ktrdr_cpu_worker = TorchFacts("2.8.0+cu128", "12.8", False,
+                                  ("nvidia-cublas-cu12", "nvidia-cudnn-cu12"))
     assert cuda_evidence(ktrdr_cpu_worker) == [
         "torch 2.8.0+cu128 built for CUDA 12.8",
         "2 nvidia-* distributions (nvidia-cublas-cu12, nvidia-cudnn-cu12)"]
-    debian_cpu = {"version": "1.13.0a0", "cuda_build": None, "gpu_visible": False,
-                  "nvidia_distributions": []}
+    debian_cpu = TorchFacts("1.13.0a0", None, False, ())
     assert cuda_evidence(debian_cpu) == []
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from behave.parser import parse_file
 
-from canaryspec import summary
-from canaryspec.run_record import ImageRecord, RunRecord, ScenarioRecord
+from canaryspec.reports import summary
+from canaryspec.reports.record import ImageRecord, RunRecord, ScenarioRecord
 from canaryspec.settings import PROJECT_ROOT
 
 FEATURES = PROJECT_ROOT / "features"
@@ -17,7 +17,8 @@ def _scenario_names() -> list[ScenarioRecord]:
         feature = parse_file(str(path))
         for scenario in feature.walk_scenarios():
             found.append(ScenarioRecord(feature.name, Path(path).stem, scenario.name,
-                                        [str(t) for t in feature.tags], "passed", 1.0))
+                                        sorted(str(t) for t in scenario.effective_tags),
+                                        "passed", 1.0))
     return found
 
 
@@ -40,6 +41,7 @@ def _record(status_of=lambda name: "passed") -> RunRecord:
                    {"job": "training", "strategy": "v3_multi_symbol", "seconds": 15.0},
                    {"job": "backtest", "strategy": "v3_minimal", "seconds": 1.0}]
     record.phases = [{"phase": "canary up", "seconds": 8.4}]
+    record.workers = ["backtesting-worker-1a2b3c4d", "training-worker-5e6f7a8b"]
     return record
 
 
@@ -54,7 +56,8 @@ def test_a_green_run_reproduces_the_four_handoff_tables_with_its_figures():
     assert text.startswith("# Canary verdict: PASSED")
     for row in ["| Backend Health | ✅ PASS |", "| Training Lifecycle | ✅ PASS |",
                 "| tradelab-worker-cpu:test | 1.14 GB | 1.13.0a0 |",
-                "| Worker Registration | ✅ PASS | 2 workers (backtesting + training) |",
+                "| Worker Registration | ✅ PASS | 2 workers (backtesting-worker-1a2b3c4d + "
+                "training-worker-5e6f7a8b) |",
                 "| Backend has NO torch | ✅ PASS 269 MB image, torch: none |",
                 "| ~20% size reduction | ✅ PASS CPU worker 20% smaller than the monolith, "
                 "backend 81% smaller |",
@@ -79,3 +82,16 @@ def test_rows_whose_scenarios_did_not_run_say_so():
     record.scenarios = [s for s in record.scenarios if s.feature_file == "images"]
     text = summary.render(record)
     assert "| Backtest Lifecycle | ⏭ NOT RUN |" in text
+
+
+def test_renaming_every_scenario_leaves_the_handoff_tables_as_they_were():
+    record = _record()
+    before = summary.seed_tables(record)
+    for number, scenario in enumerate(record.scenarios):
+        scenario.name = f"renamed scenario {number}"
+    assert summary.seed_tables(record) == before
+
+
+def test_every_handoff_row_is_backed_by_a_tagged_scenario_and_every_tag_is_a_row():
+    tagged = {t for s in _scenario_names() for t in s.tags if t.startswith("handoff.")}
+    assert tagged == {e.tag for e in summary.ALL_EVIDENCE}

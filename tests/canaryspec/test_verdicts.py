@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from behave.parser import parse_file
 
-from canaryspec.run_record import RunRecord, ScenarioRecord
+from canaryspec.reports.record import RunRecord, ScenarioRecord
 from canaryspec.settings import IMAGE_ROLES, PROJECT_ROOT
 from canaryspec.verdicts import (
     Variant,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,55 +65,65 @@ class Worker:
 
 
 class WorkerRegistry:
-    """Registered workers by id; one entry per endpoint URL."""
+    """Registered workers by id; one entry per endpoint URL.
+
+    Used from the event loop (the poller, async routes) and from FastAPI's threadpool (plain
+    `def` routes): every method holds one lock.
+    """
 
     def __init__(self, *, failures_before_unavailable: int = 3, removal_after_s: float = 300.0,
                  dispatch_grace_s: float = 15.0):
+        self._lock = threading.RLock()
         self._workers: dict[str, Worker] = {}
         self._dispatch_grace_s = dispatch_grace_s
         self._failures_before_unavailable = failures_before_unavailable
         self._removal_after_s = removal_after_s
 
     def register(self, worker: Worker) -> Worker:
-        # A restarted worker comes back under a new id at the same URL: it replaces the old one.
-        for stale_id in [w.worker_id for w in self._workers.values()
-                         if w.endpoint_url == worker.endpoint_url
-                         and w.worker_id != worker.worker_id]:
-            log.info("worker %s replaces %s at %s", worker.worker_id, stale_id,
-                     worker.endpoint_url)
-            del self._workers[stale_id]
-        existing = self._workers.get(worker.worker_id)
-        if existing is not None:
-            worker.last_health_check = existing.last_health_check
-        worker.status = WorkerStatus.BUSY if worker.current_operation_id else \
-            WorkerStatus.AVAILABLE
-        self._workers[worker.worker_id] = worker
-        return worker
+        with self._lock:
+            # A restarted worker comes back under a new id at the same URL: it replaces the old one.
+            for stale_id in [w.worker_id for w in self._workers.values()
+                             if w.endpoint_url == worker.endpoint_url
+                             and w.worker_id != worker.worker_id]:
+                log.info("worker %s replaces %s at %s", worker.worker_id, stale_id,
+                         worker.endpoint_url)
+                del self._workers[stale_id]
+            existing = self._workers.get(worker.worker_id)
+            if existing is not None:
+                worker.last_health_check = existing.last_health_check
+            worker.status = WorkerStatus.BUSY if worker.current_operation_id else \
+                WorkerStatus.AVAILABLE
+            self._workers[worker.worker_id] = worker
+            return worker
 
     def get(self, worker_id: str) -> Worker | None:
-        return self._workers.get(worker_id)
+        with self._lock:
+            return self._workers.get(worker_id)
 
     def list(self, worker_type: WorkerType | None = None,
              status: WorkerStatus | None = None) -> list[Worker]:
-        return [w for w in self._workers.values()
-                if (worker_type is None or w.worker_type == worker_type)
-                and (status is None or w.status == status)]
+        with self._lock:
+            return [w for w in self._workers.values()
+                    if (worker_type is None or w.worker_type == worker_type)
+                    and (status is None or w.status == status)]
 
     def assign(self, worker_id: str, operation_id: str) -> None:
         """Mark a worker busy with an operation the backend just dispatched to it."""
-        worker = self._workers.get(worker_id)
-        if worker is not None:
-            worker.status = WorkerStatus.BUSY
-            worker.current_operation_id = operation_id
-            worker.last_dispatched_at = time.monotonic()
+        with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is not None:
+                worker.status = WorkerStatus.BUSY
+                worker.current_operation_id = operation_id
+                worker.last_dispatched_at = time.monotonic()
 
     def release(self, worker_id: str | None, operation_id: str) -> None:
         """The worker finished `operation_id` (it said so): it may take the next job."""
-        worker = self._workers.get(worker_id or "")
-        if worker is not None and worker.current_operation_id == operation_id:
-            worker.current_operation_id = None
-            if worker.status == WorkerStatus.BUSY:
-                worker.status = WorkerStatus.AVAILABLE
+        with self._lock:
+            worker = self._workers.get(worker_id or "")
+            if worker is not None and worker.current_operation_id == operation_id:
+                worker.current_operation_id = None
+                if worker.status == WorkerStatus.BUSY:
+                    worker.status = WorkerStatus.AVAILABLE
 
     def record_health(self, worker_id: str, body: dict[str, Any] | None,
                       polled_at: float | None = None) -> None:
@@ -121,33 +132,34 @@ class WorkerRegistry:
         A poll sent before the last dispatch may say "idle" about a worker that has just been
         given a job: its busy/idle part is stale and ignored.
         """
-        worker = self._workers.get(worker_id)
-        if worker is None:
-            return
-        now = _now()
-        worker.last_health_check = now
-        if body is not None and body.get("healthy", False):
-            worker.health_check_failures = 0
-            worker.last_healthy_at = now
-            if polled_at is not None and polled_at < worker.last_dispatched_at:
+        with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is None:
                 return
-            idle = body.get("worker_status") != "busy"
-            if idle and worker.current_operation_id is not None and \
-                    time.monotonic() - worker.last_dispatched_at < self._dispatch_grace_s:
-                # Just dispatched: the job may not have reached the worker yet. Its own report
-                # frees it (release); the grace only covers a report that never comes.
+            now = _now()
+            worker.last_health_check = now
+            if body is not None and body.get("healthy", False):
+                worker.health_check_failures = 0
+                worker.last_healthy_at = now
+                if polled_at is not None and polled_at < worker.last_dispatched_at:
+                    return
+                idle = body.get("worker_status") != "busy"
+                if idle and worker.current_operation_id is not None and \
+                        time.monotonic() - worker.last_dispatched_at < self._dispatch_grace_s:
+                    # Just dispatched: the job may not have reached the worker yet. Its own report
+                    # frees it (release); the grace only covers a report that never comes.
+                    return
+                busy = body.get("worker_status") == "busy"
+                worker.current_operation_id = body.get("current_operation") if busy else None
+                worker.status = WorkerStatus.BUSY if busy else WorkerStatus.AVAILABLE
                 return
-            busy = body.get("worker_status") == "busy"
-            worker.current_operation_id = body.get("current_operation") if busy else None
-            worker.status = WorkerStatus.BUSY if busy else WorkerStatus.AVAILABLE
-            return
-        worker.health_check_failures += 1
-        if worker.health_check_failures >= self._failures_before_unavailable:
-            worker.status = WorkerStatus.TEMPORARILY_UNAVAILABLE
-        unhealthy_for = (now - (worker.last_healthy_at or now)).total_seconds()
-        if unhealthy_for >= self._removal_after_s:
-            log.warning("removing worker %s: unhealthy for %.0f s", worker_id, unhealthy_for)
-            del self._workers[worker_id]
+            worker.health_check_failures += 1
+            if worker.health_check_failures >= self._failures_before_unavailable:
+                worker.status = WorkerStatus.TEMPORARILY_UNAVAILABLE
+            unhealthy_for = (now - (worker.last_healthy_at or now)).total_seconds()
+            if unhealthy_for >= self._removal_after_s:
+                log.warning("removing worker %s: unhealthy for %.0f s", worker_id, unhealthy_for)
+                del self._workers[worker_id]
 
 
 async def poll_workers_forever(registry: WorkerRegistry, *, interval_s: float,

@@ -1,10 +1,9 @@
 """Alembic environment: the URL comes from the backend settings."""
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import create_engine, pool
 
 from tradelab.db.models import Base
-from tradelab.db.session import engine_for
 from tradelab.settings import backend_settings
 
 config = context.config
@@ -20,7 +19,8 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = config.attributes.get("url") or backend_settings().database_url
-    connectable = engine_for(url).execution_options(poolclass=pool.NullPool)
+    # A one-off engine without a pool: a migration opens one connection and is done.
+    connectable = create_engine(url, poolclass=pool.NullPool)
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter
 
 from tradelab import __version__
+from tradelab.backend.deps import EngineDep, RegistryDep
 from tradelab.db.session import schema_state
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def read_health(request: Request) -> dict[str, Any]:
+def read_health(engine: EngineDep, registry: RegistryDep) -> dict[str, Any]:
     """Always 200 while the process serves; `status` says whether the database is usable."""
-    database = await run_in_threadpool(schema_state, request.app.state.engine)
-    workers = request.app.state.registry.list()
+    database = schema_state(engine)
+    workers = registry.list()
     return {
         "status": "ok" if database["migrated"] else "degraded",
         "version": __version__,

@@ -6,19 +6,23 @@ leaves the operations table as it was.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from tradelab.backend import operations
+from tradelab.backend.deps import DispatchLockDep, EngineDep, RegistryDep, SettingsDep
 from tradelab.backend.dispatch import DispatchFailed, NoWorkerAvailable, choose_worker, send_job
-from tradelab.backend.registry import Worker, WorkerType
+from tradelab.backend.registry import Worker, WorkerRegistry, WorkerType
 from tradelab.marketdata import data_file
 from tradelab.settings import BackendSettings
 from tradelab.strategy_files import (
@@ -98,43 +102,60 @@ def _require_data(settings: BackendSettings, symbols: list[str], timeframes: lis
             f"{', '.join(available) or 'none (is the data volume seeded?)'}"))
 
 
-async def _dispatch(request: Request, worker_type: WorkerType, operation_id: str,
-                    metadata: dict[str, Any], path: str, payload: dict[str, Any]) -> Worker:
-    """Reserve a worker, record the operation, hand the job over; undo all on failure."""
-    app = request.app
-    async with app.state.dispatch_lock:
+@dataclass
+class Dispatcher:
+    """Hands a job to a worker: reserve one, record the operation, send it; undo on failure."""
+
+    engine: Engine
+    registry: WorkerRegistry
+    lock: asyncio.Lock
+
+    async def dispatch(self, worker_type: WorkerType, operation_id: str,
+                       metadata: dict[str, Any], path: str, payload: dict[str, Any]) -> Worker:
+        # Choosing a worker and marking it busy is one step: two requests never get the same one.
+        async with self.lock:
+            try:
+                worker = choose_worker(self.registry, worker_type)
+            except NoWorkerAvailable as exc:
+                raise HTTPException(status_code=503, detail=exc.detail) from None
+            self.registry.assign(worker.worker_id, operation_id)
+        metadata = {**metadata, "worker_type": worker_type.value, "worker_id": worker.worker_id}
         try:
-            worker = choose_worker(app.state.registry, worker_type)
-        except NoWorkerAvailable as exc:
-            raise HTTPException(status_code=503, detail=exc.detail) from None
-        app.state.registry.assign(worker.worker_id, operation_id)
-    metadata = {**metadata, "worker_type": worker_type.value, "worker_id": worker.worker_id}
-    try:
-        await run_in_threadpool(operations.create_operation, app.state.engine, operation_id,
-                                worker_type.value, worker.worker_id, metadata)
-    except SQLAlchemyError as exc:
-        app.state.registry.release(worker.worker_id, operation_id)
-        raise HTTPException(status_code=503, detail=(
-            "Database unavailable or not migrated (run `alembic upgrade head`): "
-            f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")) from None
-    try:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            await send_job(client, worker, path, {"task_id": operation_id, **payload})
-    except DispatchFailed as exc:
-        if not exc.worker_busy:  # a busy worker stays busy until its own job ends
-            app.state.registry.release(worker.worker_id, operation_id)
-        await run_in_threadpool(operations.update_operation, app.state.engine, operation_id,
-                                status=operations.OperationStatus.FAILED, error_message=str(exc))
-        raise HTTPException(status_code=502, detail=str(exc)) from None
-    await run_in_threadpool(operations.update_operation, app.state.engine, operation_id,
-                            status=operations.OperationStatus.RUNNING)
-    return worker
+            await run_in_threadpool(operations.create_operation, self.engine, operation_id,
+                                    worker_type.value, worker.worker_id, metadata)
+        except SQLAlchemyError as exc:
+            self.registry.release(worker.worker_id, operation_id)
+            raise HTTPException(status_code=503, detail=(
+                "Database unavailable or not migrated (run `alembic upgrade head`): "
+                f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")) from None
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                await send_job(client, worker, path, {"task_id": operation_id, **payload})
+        except DispatchFailed as exc:
+            if not exc.worker_busy:  # a busy worker stays busy until its own job ends
+                self.registry.release(worker.worker_id, operation_id)
+            await run_in_threadpool(operations.update_operation, self.engine, operation_id,
+                                    status=operations.OperationStatus.FAILED,
+                                    error_message=str(exc))
+            raise HTTPException(status_code=502, detail=str(exc)) from None
+        await run_in_threadpool(operations.update_operation, self.engine, operation_id,
+                                status=operations.OperationStatus.RUNNING)
+        return worker
 
 
+def get_dispatcher(engine: EngineDep, registry: RegistryDep,
+                   lock: DispatchLockDep) -> Dispatcher:
+    return Dispatcher(engine, registry, lock)
+
+
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+
+
+# async: starting a job waits on the worker over HTTP; its database steps run in the threadpool.
 @router.post("/trainings/start")
-async def start_training(body: TrainingRequest, request: Request) -> dict[str, Any]:
+async def start_training(body: TrainingRequest, settings: SettingsDep,
+                         dispatcher: DispatcherDep) -> dict[str, Any]:
     """Train a strategy's model on a training worker."""
-    settings: BackendSettings = request.app.state.settings
     path, strategy = _strategy(settings, body.strategy_name)
     symbols = body.symbols or default_symbols(strategy)
     timeframes = body.timeframes or default_timeframes(strategy)
@@ -148,8 +169,8 @@ async def start_training(body: TrainingRequest, request: Request) -> dict[str, A
     metadata = {"strategy_name": body.strategy_name, "symbols": symbols,
                 "timeframes": timeframes, "symbol": symbols[0],
                 "start_date": start.isoformat(), "end_date": end.isoformat()}
-    worker = await _dispatch(request, WorkerType.TRAINING, operation_id, metadata,
-                             "/training/start", {
+    worker = await dispatcher.dispatch(WorkerType.TRAINING, operation_id, metadata,
+                                       "/training/start", {
                                  "strategy_name": body.strategy_name,
                                  "strategy_yaml": path.read_text(), "symbols": symbols,
                                  "timeframes": timeframes, "start_date": start.isoformat(),
@@ -161,9 +182,9 @@ async def start_training(body: TrainingRequest, request: Request) -> dict[str, A
 
 
 @router.post("/backtests/start")
-async def start_backtest(body: BacktestRequest, request: Request) -> dict[str, Any]:
+async def start_backtest(body: BacktestRequest, settings: SettingsDep,
+                         dispatcher: DispatcherDep) -> dict[str, Any]:
     """Replay a trained model over a date range on a backtesting worker."""
-    settings: BackendSettings = request.app.state.settings
     _, strategy = _strategy(settings, body.strategy_name)
     symbol = body.symbol or default_symbols(strategy)[0]
     timeframe = body.timeframe or default_timeframes(strategy)[0]
@@ -174,7 +195,7 @@ async def start_backtest(body: BacktestRequest, request: Request) -> dict[str, A
     metadata = {"strategy_name": body.strategy_name, "symbol": symbol, "timeframe": timeframe,
                 "start_date": body.start_date.isoformat(), "end_date": body.end_date.isoformat(),
                 "initial_capital": body.initial_capital, "model_path": model_path}
-    await _dispatch(request, WorkerType.BACKTESTING, operation_id, metadata, "/backtests/start", {
+    await dispatcher.dispatch(WorkerType.BACKTESTING, operation_id, metadata, "/backtests/start", {
         "symbol": symbol, "timeframe": timeframe, "strategy_name": body.strategy_name,
         "start_date": body.start_date.isoformat(), "end_date": body.end_date.isoformat(),
         "initial_capital": body.initial_capital, "commission": body.commission,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from tradelab.backend import operations
+from tradelab.backend.deps import EngineDep, RegistryDep
 from tradelab.backend.dispatch import cancel_on_worker
 from tradelab.backend.operations import (
     TERMINAL,
@@ -23,9 +26,11 @@ router = APIRouter(tags=["operations"])
 log = logging.getLogger("tradelab.operations")
 
 
-async def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
+@contextmanager
+def _as_http_errors() -> Iterator[None]:
+    """An unknown operation is a 404; a finished one that cannot change is a 400."""
     try:
-        return await run_in_threadpool(func, *args, **kwargs)
+        yield
     except OperationNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
     except OperationFinished as exc:
@@ -33,35 +38,41 @@ async def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @router.get("/operations")
-async def read_operations(request: Request, status: OperationStatus | None = None,
-                          operation_type: str | None = None,
-                          limit: int = Query(default=100, ge=1, le=1000),
-                          offset: int = Query(default=0, ge=0),
-                          active_only: bool = False) -> dict[str, Any]:
+def read_operations(engine: EngineDep, status: OperationStatus | None = None,
+                    operation_type: str | None = None,
+                    limit: int = Query(default=100, ge=1, le=1000),
+                    offset: int = Query(default=0, ge=0),
+                    active_only: bool = False) -> dict[str, Any]:
     """Operations, newest first, with total and active counts."""
-    return await _call(operations.list_operations, request.app.state.engine,
-                       status=status.value if status else None, operation_type=operation_type,
-                       limit=limit, offset=offset, active_only=active_only)
+    return operations.list_operations(engine, status=status.value if status else None,
+                                      operation_type=operation_type, limit=limit,
+                                      offset=offset, active_only=active_only)
 
 
 @router.get("/operations/{operation_id}")
-async def read_operation(operation_id: str, request: Request) -> dict[str, Any]:
-    return {"success": True,
-            "data": await _call(operations.get_operation, request.app.state.engine, operation_id)}
+def read_operation(operation_id: str, engine: EngineDep) -> dict[str, Any]:
+    """One operation, or 404."""
+    with _as_http_errors():
+        return {"success": True, "data": operations.get_operation(engine, operation_id)}
 
 
 @router.get("/operations/{operation_id}/results")
-async def read_operation_results(operation_id: str, request: Request) -> dict[str, Any]:
-    body = await _call(operations.get_operation, request.app.state.engine, operation_id)
+def read_operation_results(operation_id: str, engine: EngineDep) -> dict[str, Any]:
+    """What a finished operation produced (its result summary)."""
+    with _as_http_errors():
+        body = operations.get_operation(engine, operation_id)
     return {"success": True, "operation_id": operation_id, "status": body["status"],
             "results": body["result_summary"]}
 
 
 @router.delete("/operations/{operation_id}")
-async def delete_operation(operation_id: str, request: Request) -> dict[str, Any]:
+async def delete_operation(operation_id: str, engine: EngineDep,
+                           registry: RegistryDep) -> dict[str, Any]:
     """Cancel a pending or running operation; its worker is told to stop."""
-    body = await _call(operations.cancel_operation, request.app.state.engine, operation_id)
-    worker = request.app.state.registry.get(body["worker_id"] or "")
+    # async: it also waits on the worker over HTTP; the database part runs in the threadpool.
+    with _as_http_errors():
+        body = await run_in_threadpool(operations.cancel_operation, engine, operation_id)
+    worker = registry.get(body["worker_id"] or "")
     if worker is not None:
         async with httpx.AsyncClient(timeout=5.0) as client:
             problem = await cancel_on_worker(client, worker.endpoint_url, operation_id)
@@ -86,17 +97,18 @@ class WorkerReport(BaseModel):
 
 
 @router.post("/operations/{operation_id}/report")
-async def create_operation_report(operation_id: str, report: WorkerReport,
-                                  request: Request) -> dict[str, Any]:
-    body = await _call(operations.update_operation, request.app.state.engine, operation_id,
-                       status=report.status, percentage=report.percentage,
-                       current_step=report.current_step,
-                       steps_completed=report.steps_completed, steps_total=report.steps_total,
-                       result=report.result_summary, error_message=report.error_message)
-    if report.checkpoint is not None:
-        await _call(operations.save_checkpoint, request.app.state.engine, operation_id,
-                    report.checkpoint)
+def create_operation_report(operation_id: str, report: WorkerReport, engine: EngineDep,
+                            registry: RegistryDep) -> dict[str, Any]:
+    """A worker's progress or outcome (and checkpoint) for its operation."""
+    with _as_http_errors():
+        body = operations.update_operation(
+            engine, operation_id, status=report.status, percentage=report.percentage,
+            current_step=report.current_step, steps_completed=report.steps_completed,
+            steps_total=report.steps_total, result=report.result_summary,
+            error_message=report.error_message)
+        if report.checkpoint is not None:
+            operations.save_checkpoint(engine, operation_id, report.checkpoint)
     if report.status in TERMINAL:
         # Also after a cancel: the operation was already final, but the worker only now is free.
-        request.app.state.registry.release(report.worker_id, operation_id)
+        registry.release(report.worker_id, operation_id)
     return {"success": True, "data": body}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from tradelab.backend.deps import SettingsDep
 from tradelab.strategy_files import (
     default_symbols,
     default_timeframes,
@@ -17,9 +18,9 @@ router = APIRouter(tags=["strategies"])
 
 
 @router.get("/strategies")
-async def read_strategies(request: Request) -> dict[str, Any]:
+def read_strategies(settings: SettingsDep) -> dict[str, Any]:
     """The strategies jobs may name."""
-    directory = request.app.state.settings.strategies_dir
+    directory = settings.strategies_dir
     listed = []
     for name in strategy_names(directory):
         strategy = load_strategy(directory, name)

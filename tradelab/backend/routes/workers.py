@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from tradelab.backend.deps import RegistryDep
 from tradelab.backend.registry import Worker, WorkerStatus, WorkerType
 
 router = APIRouter(prefix="/workers", tags=["workers"])
@@ -25,9 +26,9 @@ class WorkerRegistration(BaseModel):
 
 @router.post("/register")
 async def create_worker_registration(body: WorkerRegistration,
-                                     request: Request) -> dict[str, Any]:
+                                     registry: RegistryDep) -> dict[str, Any]:
     """Register a worker, or update it when the id is known."""
-    worker = request.app.state.registry.register(Worker(
+    worker = registry.register(Worker(
         worker_id=body.worker_id, worker_type=body.worker_type,
         endpoint_url=body.endpoint_url.rstrip("/"), capabilities=body.capabilities,
         current_operation_id=body.current_operation_id, metadata=body.metadata))
@@ -35,16 +36,16 @@ async def create_worker_registration(body: WorkerRegistration,
 
 
 @router.get("")
-async def read_workers(request: Request, worker_type: WorkerType | None = None,
+async def read_workers(registry: RegistryDep, worker_type: WorkerType | None = None,
                        status: WorkerStatus | None = None) -> list[dict[str, Any]]:
     """All registered workers, optionally by type and status."""
-    return [w.to_dict() for w in request.app.state.registry.list(worker_type, status)]
+    return [w.to_dict() for w in registry.list(worker_type, status)]
 
 
 @router.get("/{worker_id}")
-async def read_worker(worker_id: str, request: Request) -> dict[str, Any]:
+async def read_worker(worker_id: str, registry: RegistryDep) -> dict[str, Any]:
     """One worker, or 404."""
-    worker = request.app.state.registry.get(worker_id)
+    worker = registry.get(worker_id)
     if worker is None:
         raise HTTPException(status_code=404, detail=f"Worker not found: {worker_id}")
     return worker.to_dict()

@@ -4,7 +4,7 @@ from behave import given, then
 from hamcrest import assert_that, equal_to
 
 from canaryspec.api import Exchange
-from canaryspec.reporting import attach_table, attach_text
+from canaryspec.reports.attach import attach_table, attach_text
 
 
 @given("the platform answered a request")

@@ -1,13 +1,7 @@
-"""Report evidence: Allure attachments, phase timings, the run summary.
-
-allure-behave listens for `allure.attach`; without the formatter attachments are no-ops, so the
-suite works the same with or without Allure.
-"""
+"""Wall time of a run's phases, and the stamped progress lines the console shows."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import time
@@ -15,27 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import allure
-
-
-def attach_text(name: str, text: str) -> None:
-    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
-
-
-def attach_json(name: str, data: Any) -> None:
-    allure.attach(json.dumps(data, indent=2, default=str), name=name,
-                  attachment_type=allure.attachment_type.JSON)
-
-
-def attach_table(name: str, header: list[str], rows: list[list[str]]) -> None:
-    """A CSV attachment: Allure shows it as a table."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    allure.attach(buffer.getvalue(), name=name, attachment_type=allure.attachment_type.CSV)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from canaryspec.outcomes import JUNIT_ELEMENT, Outcome
-from canaryspec.run_record import RunRecord, ScenarioRecord
+from canaryspec.reports.record import RunRecord, ScenarioRecord
 
 JUNIT_DIR = "junit"
 # XML 1.0 cannot carry most control characters (a log tail may hold some).

@@ -7,14 +7,13 @@ it can be a CI job summary as it is.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from canaryspec.outcomes import OUTCOME_ORDER, Outcome
-from canaryspec.run_record import AREAS, RunRecord, ScenarioRecord
+from canaryspec.reports.record import AREAS, RunRecord, ScenarioRecord
 
 PASS, FAIL, NOT_RUN = "✅ PASS", "❌ FAIL", "⏭ NOT RUN"
 NOT_PASSED = (Outcome.FAILED, Outcome.BROKEN, Outcome.ABORTED)
@@ -22,41 +21,28 @@ NOT_PASSED = (Outcome.FAILED, Outcome.BROKEN, Outcome.ABORTED)
 
 @dataclass(frozen=True)
 class Evidence:
-    """Scenarios (feature file stem, scenario name or outline template) behind a seed row."""
+    """The scenarios behind a row of the handoff's tables: those tagged `@handoff.<row>` (so a
+    scenario can be renamed, or another added to a row, without touching this module)."""
 
-    feature_file: str
-    scenario: str
+    row: str
+
+    @property
+    def tag(self) -> str:
+        return f"handoff.{self.row}"
 
     def matches(self, record: ScenarioRecord) -> bool:
-        if record.feature_file != self.feature_file:
-            return False
-        # An outline's <placeholders> stand for any example value.
-        pattern = ".+".join(re.escape(part) for part in re.split(r"<[^>]+>", self.scenario))
-        return re.fullmatch(pattern, record.name.split(" -- @", 1)[0]) is not None
+        return self.tag in record.tags
 
 
-BACKEND_HEALTH = Evidence("workers", "The backend is healthy")
-REGISTERS = Evidence("workers", "A <worker type> worker registers on start-up")
-REACHES = Evidence("workers", "The backend reaches the <worker type> worker over the canary "
-                              "network")
-TRAINING = [Evidence("training", "A training run is accepted"),
-            Evidence("training", "A training run completes with its metrics"),
-            Evidence("training", "A completed training leaves its model in the shared models "
-                                 "volume"),
-            Evidence("training", "A training run shows its progress"),
-            Evidence("training", "A running training can be cancelled"),
-            Evidence("training", "A training of an unknown strategy is rejected")]
-BACKTEST = [Evidence("backtest", "A backtest with a trained model reports sane metrics"),
-            Evidence("backtest", "A backtest without a trained model fails clearly"),
-            Evidence("backtest", "A finished backtest is listed with its type and status")]
-DISPATCH = [Evidence("dispatch", "A training runs on a training worker"),
-            Evidence("dispatch", "A backtest runs on a backtesting worker")]
-NO_TORCH = [Evidence("images", "The backend image does not contain torch"),
-            Evidence("images", "The backend web application loads without torch")]
-HAS_TORCH = Evidence("images", "The CPU worker image runs torch without CUDA")
-SMALLER = [Evidence("images", "Splitting the monolith makes every image smaller"),
-           Evidence("images", "The CPU worker is about a fifth smaller than the monolith, as the "
-                              "split promised")]
+BACKEND_HEALTH = Evidence("health")
+REGISTERS = Evidence("registration")
+REACHES = Evidence("reaches_workers")
+TRAINING = [Evidence("training_lifecycle")]
+BACKTEST = [Evidence("backtest_lifecycle")]
+DISPATCH = [Evidence("dispatch")]
+NO_TORCH = [Evidence("no_torch")]
+HAS_TORCH = Evidence("has_torch")
+SMALLER = [Evidence("size_reduction")]
 
 # Every Evidence the summary cites (a unit test checks each names a real scenario).
 ALL_EVIDENCE = [BACKEND_HEALTH, REGISTERS, REACHES, *TRAINING, *BACKTEST, *DISPATCH, *NO_TORCH,
@@ -135,8 +121,6 @@ def seed_tables(record: RunRecord) -> list[str]:
     out += ["### E2E test results (handoff task 4.4)", ""]
     health, health_found = verdict(record, [BACKEND_HEALTH])
     registered, reg_found = verdict(record, [REGISTERS])
-    worker_names = sorted({s.name.split(" worker", 1)[0].removeprefix("A ")
-                           for s in reg_found if s.status == "passed"})
     dispatch, dispatch_found = verdict(record, DISPATCH)
     backtest, backtest_found = verdict(record, BACKTEST)
     out += _table(["Test", "Result", "Notes"], [
@@ -144,7 +128,7 @@ def seed_tables(record: RunRecord) -> list[str]:
          f"backend answered on its canary's own port "
          f"({record.environment.get('ports', 'ports not recorded')})"],
         ["Worker Registration", registered, _failed_note(reg_found) or
-         f"{len(worker_names)} workers ({' + '.join(worker_names) or 'none'})"],
+         f"{len(record.workers)} workers ({' + '.join(record.workers) or 'none seen'})"],
         ["Backend→Worker Dispatch", dispatch, _failed_note(dispatch_found) or
          "each job ran on a worker of its own type"],
         ["Backtest Completion", backtest, _failed_note(backtest_found) or

@@ -85,6 +85,8 @@ class RunRecord:
     phases: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    # The workers the shared canary had registered when it was ready (worker ids).
+    workers: list[str] = field(default_factory=list)
     # Where each canary's services were published on the host: {project: {service:port: addr}}.
     ports: dict[str, dict[str, str]] = field(default_factory=dict)
     setup_error: dict[str, Any] | None = None

@@ -25,7 +25,7 @@ from typing import Any
 from allure_commons.utils import md5
 
 from canaryspec.outcomes import ALLURE_STATUS, CATEGORIES, Outcome
-from canaryspec.run_record import AREAS, RunRecord, ScenarioRecord
+from canaryspec.reports.record import AREAS, RunRecord, ScenarioRecord
 
 EPIC_LABEL, STORY_LABEL, SEVERITY_LABEL = "epic", "story", "severity"
 HISTORY_STORE = "allure-history"

@@ -1,0 +1,142 @@
+"""The canaries of a run: the shared one, those a feature owns, and their teardown.
+
+A canary starts on first use (a scenario that needs it), is remembered when it fails to come up
+(later scenarios are blocked at once, with the same cause, instead of waiting again), and is
+removed at the end — its feature's end for an owned one, the run's end for the shared one —
+unless keep=true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from docker import DockerClient
+
+from canaryspec import interrupts
+from canaryspec.canary import Canary, ComposeModel, remove_run_containers
+from canaryspec.clock import PhaseClock
+from canaryspec.errors import CanaryUnavailable
+from canaryspec.handle import CanaryHandle
+from canaryspec.images import ImageSet
+from canaryspec.outcomes import BLOCKED_PREFIX, headline
+from canaryspec.owners import Owner
+from canaryspec.readiness import wait_for_services_ready
+from canaryspec.reports.record import RunRecord
+from canaryspec.settings import Settings
+from canaryspec.vocabulary import WORKERS
+
+SHARED = "shared"
+
+
+@dataclass
+class CanaryPool:
+    settings: Settings
+    docker: Callable[[], DockerClient]
+    compose: list[str]
+    model: ComposeModel
+    owner: Owner
+    clock: PhaseClock
+    record: RunRecord
+    images: ImageSet
+    _owned: list[Canary] = field(default_factory=list)
+    _handles: dict[str, CanaryHandle] = field(default_factory=dict)
+    # Canaries that failed to come up, by purpose: later scenarios are blocked at once.
+    _failures: dict[str, str] = field(default_factory=dict)
+
+    def shared(self) -> CanaryHandle:
+        """The run's canary: every service up, schema migrated (as the handoff), workers
+        available."""
+        def start() -> CanaryHandle:
+            with self.clock.phase("canary up"):
+                handle = self._bring_up(SHARED, ())
+            try:
+                with self.clock.phase("canary ready (migrations, workers registered)"):
+                    handle.upgrade()
+                    self.record.workers = sorted(
+                        handle.available_worker(worker, timeout=self.settings.deadlines.ready)
+                        .worker_id for worker in WORKERS.values())
+            except AssertionError as exc:
+                raise CanaryUnavailable(f"canary {handle.canary.project} did not become ready: "
+                                        f"{headline(str(exc))}", handle.canary.evidence()) \
+                    from exc
+            return handle
+
+        return self._once(SHARED, start)
+
+    def own(self, purpose: str, services: tuple[str, ...]) -> CanaryHandle:
+        """A canary one feature owns (e.g. a database it may wipe), started by its first
+        scenario that runs; `release` ends it with the feature."""
+        def start() -> CanaryHandle:
+            with self.clock.phase(f"own canary up ({purpose})"):
+                return self._bring_up(purpose, services)
+
+        return self._once(purpose, start)
+
+    def knows(self, purpose: str) -> bool:
+        """Whether a canary for `purpose` was started (or failed to start) in this run."""
+        return purpose in self._handles or purpose in self._failures
+
+    def release(self, purpose: str) -> None:
+        self._failures.pop(purpose, None)
+        handle = self._handles.pop(purpose, None)
+        for canary in [c for c in self._owned if c.purpose == purpose]:
+            with interrupts.shielded(), self.clock.phase(f"own canary down ({purpose})"):
+                self._release(canary)
+            self._owned.remove(canary)
+        if handle is not None:
+            handle.api.close()
+
+    def close(self) -> None:
+        """Stop every canary (unless keep) and remove probe containers. Not interrupted by a
+        second signal: half a teardown would leave the canary behind."""
+        with interrupts.shielded():
+            with self.clock.phase("canary down", announce=any(c.started for c in self._owned)):
+                for canary in reversed(self._owned):
+                    if canary.started:
+                        self._release(canary)
+                remove_run_containers(self.docker(), self.owner.run_id)
+            for handle in self._handles.values():
+                handle.api.close()
+
+    def _once(self, purpose: str, start: Callable[[], CanaryHandle]) -> CanaryHandle:
+        if purpose in self._failures:
+            raise CanaryUnavailable(f"{BLOCKED_PREFIX}{self._failures[purpose]}")
+        if purpose not in self._handles:
+            try:
+                self._handles[purpose] = start()
+            except CanaryUnavailable as exc:
+                self._failures[purpose] = str(exc)
+                raise
+        return self._handles[purpose]
+
+    def _bring_up(self, purpose: str, services: tuple[str, ...]) -> CanaryHandle:
+        """Start a canary and wait until its services are ready and its backend answers;
+        CanaryUnavailable (naming the service and why) when it does not come up."""
+        canary = Canary(self.settings, self.docker(), self.compose, self.model, self.owner,
+                        purpose, services)
+        self._owned.append(canary)
+        self.images.record_canary(canary)
+        with self.clock.phase(f"starting canary ({purpose})"):
+            canary.up()
+        try:
+            with self.clock.phase(f"waiting for health ({purpose})"):
+                wait_for_services_ready(canary, canary.all_services,
+                                        timeout=self.settings.deadlines.ready)
+                handle = CanaryHandle.connect(canary, self.settings)
+                handle.wait_until_answering()
+        except AssertionError as exc:
+            cause = canary.failure_cause() or headline(str(exc))
+            raise CanaryUnavailable(f"canary {canary.project} did not come up: {cause}",
+                                    canary.evidence()) from exc
+        self.record.ports[canary.project] = canary.published()
+        return handle
+
+    def _release(self, canary: Canary) -> None:
+        if self.settings.keep:
+            canary.keep()
+            self.clock.say(f"keep=true: canary {canary.project} left running (backend "
+                           f"{canary.describe_url('backend')}); remove it with "
+                           f"`python -m canaryspec clean {canary.project}`")
+            return
+        canary.down()

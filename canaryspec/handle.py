@@ -1,0 +1,447 @@
+"""A running canary as the steps use it (the shape of testcontainers' `DockerCompose`).
+
+One object: the Compose project (containers, exec, logs), the backend's HTTP client, and the
+settings (deadlines, the profile's response table). Steps ask it questions in the product's
+terms — start a job, wait for an operation, read it as an `Operation`, restart a service, look
+into the database — and get typed answers, or an AssertionError that says what it saw. Every
+wait takes its deadline from the settings (or a bound the feature states) and attaches the
+container log tail of the services involved when it times out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from canaryspec import migrations
+from canaryspec.api import PlatformClient, Reply
+from canaryspec.canary import Canary, StopResult, file_exists
+from canaryspec.jobs import (
+    CORRUPT_MODEL,
+    TERMINAL,
+    BadRequest,
+    Operation,
+    ProgressSample,
+    StartedJob,
+    describe,
+    rising_readings,
+)
+from canaryspec.readiness import wait_for_services_ready
+from canaryspec.settings import Settings
+from canaryspec.vocabulary import WORKERS, JobKind, WorkerKind
+from canaryspec.waiting import Observation, wait_until
+
+# Errors that mean "not up yet" while a service boots or restarts.
+TRANSIENT_HTTP = (httpx.TransportError,)
+
+
+class NotYet(Exception):
+    """A reply that may be a passing blip (a 5xx while a service restarts): wait on."""
+
+
+TRANSIENT = (*TRANSIENT_HTTP, NotYet)
+
+
+@dataclass(frozen=True)
+class RegisteredWorker:
+    """A worker as the backend's registry lists it."""
+
+    worker_id: str
+    worker_type: str
+    endpoint_url: str
+    status: str
+    raw: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> RegisteredWorker:
+        return cls(str(entry.get("worker_id")), str(entry.get("worker_type")),
+                   str(entry.get("endpoint_url")), str(entry.get("status")), entry)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id}={self.status} at {self.endpoint_url}"
+
+
+@dataclass
+class CanaryHandle:
+    """A started canary: its services, its backend's API, and what the run's settings say."""
+
+    canary: Canary
+    api: PlatformClient
+    settings: Settings
+
+    @classmethod
+    def connect(cls, canary: Canary, settings: Settings) -> CanaryHandle:
+        return cls(canary, PlatformClient(canary.url("backend")), settings)
+
+    @property
+    def deadlines(self):  # type: ignore[no-untyped-def]
+        return self.settings.deadlines
+
+    @property
+    def responses(self):  # type: ignore[no-untyped-def]
+        return self.settings.profile.responses
+
+    def evidence(self, *services: str) -> Callable[[], str]:
+        return lambda: self.canary.evidence(list(services) or None)
+
+    def _wait(self, check: Callable[[], Observation[Any]], *, timeout: float, what: str,
+              services: Iterable[str], interval: float = 0.5) -> Any:
+        return wait_until(check, timeout=timeout, what=what, interval=interval,
+                          transient=TRANSIENT, evidence=self.evidence(*services))
+
+    # --- the backend ---------------------------------------------------------------------
+    def health(self) -> Reply:
+        return self.api.health()
+
+    def wait_until_answering(self) -> Reply:
+        """The backend's health endpoint answers 200."""
+        def check() -> Observation[Reply]:
+            reply = self.api.health()
+            return Observation(reply.status == 200, reply, reply.brief())
+
+        return self._wait(check, timeout=self.deadlines.ready, what="backend health answering "
+                          "200", services=["backend"])
+
+    # --- jobs ------------------------------------------------------------------------------
+    def send(self, job: JobKind, request: dict[str, Any] | str) -> StartedJob:
+        """Ask the backend for a job, whatever the answer (the steps judge it)."""
+        return StartedJob(job, request, self.api.start(job, request))
+
+    def send_bad_request(self, case: BadRequest) -> StartedJob:
+        return self.send(case.job, case.body)
+
+    def start(self, job: JobKind, request: dict[str, Any]) -> StartedJob:
+        """Start a job once a worker of its kind is free (an earlier scenario's cancelled job
+        may still be winding down), and insist that it is accepted."""
+        self.available_worker(job.worker, timeout=self.deadlines.worker_free)
+        started = self.send(job, request)
+        if not started.accepted:
+            raise AssertionError(f"the {job.name} of {started.strategy} was not accepted: "
+                                 f"{started.reply.brief()}")
+        return started
+
+    def operation(self, operation_id: str) -> Operation | None:
+        """The operation, or None while the platform does not know it yet (it may 404 for a
+        moment right after a start, as the contract warns)."""
+        reply = self.api.operation(operation_id)
+        if reply.status == 404:
+            return None
+        if reply.status >= 500:
+            raise NotYet(f"reading operation {operation_id}: {reply.brief()}")
+        if reply.status != 200 or not isinstance(reply.body, dict) or "data" not in reply.body:
+            raise AssertionError(f"reading operation {operation_id}: {reply.brief()}")
+        return Operation.of(reply.body["data"])
+
+    def wait_for(self, started: StartedJob, statuses: set[str], *,
+                 timeout: float) -> Operation:
+        """Poll until the operation's status is one of `statuses`; fail at once if it ends in
+        another one (a failed job will not complete by waiting longer)."""
+        op_id = started.operation_id
+
+        def check() -> Observation[Operation | None]:
+            op = self.operation(op_id)
+            if op is not None and op.finished and op.status not in statuses:
+                raise AssertionError(f"operation {op_id} ended {op.status}, expected "
+                                     f"{'/'.join(sorted(statuses))}: {op.describe()}")
+            return Observation(op is not None and op.status in statuses, op, describe(op))
+
+        return self._wait(check, timeout=timeout, interval=0.25,
+                          what=f"operation {op_id} becoming {'/'.join(sorted(statuses))}",
+                          services=["backend", started.job.worker.service])
+
+    def finish(self, started: StartedJob, statuses: set[str], *, timeout: float) -> Operation:
+        """Wait for the job to end in `statuses`; remember its final state and duration."""
+        return started.finished(self.wait_for(started, statuses, timeout=timeout))
+
+    def wait_until_running(self, started: StartedJob) -> Operation:
+        return self.wait_for(started, {"running"}, timeout=self.deadlines.job_running)
+
+    def wait_for_progress(self, started: StartedJob) -> Operation:
+        """The running operation has made some progress (more than 0 %): it has work to
+        lose."""
+        def check() -> Observation[Operation | None]:
+            op = self.operation(started.operation_id)
+            if op is not None and op.finished:
+                raise AssertionError(f"operation {op.operation_id} ended {op.status} before "
+                                     f"making progress: {op.describe()}")
+            ready = op is not None and op.status == "running" and op.percentage > 0
+            return Observation(ready, op, describe(op))
+
+        return self._wait(check, timeout=self.deadlines.progress, interval=0.25,
+                          what=f"operation {started.operation_id} making progress",
+                          services=["backend", started.job.worker.service])
+
+    def watch_progress_rise(self, started: StartedJob) -> list[ProgressSample]:
+        """Read the running operation's progress until two in-between readings have risen one
+        after the other; return every distinct reading. Asks only for what "progress rises"
+        means, not for the job to finish; a job that ends first (a platform that reports only
+        0 and 100 %) fails at once with what it showed."""
+        samples: list[ProgressSample] = []
+
+        def check() -> Observation[list[ProgressSample]]:
+            op = self.operation(started.operation_id)
+            if op is not None:
+                sample = ProgressSample(op.status, op.percentage, op.current_step)
+                if not samples or samples[-1] != sample:
+                    samples.append(sample)
+                if op.finished and not rising_readings(samples):
+                    shown = ", ".join(f"{s.percentage:g}% {s.status}" for s in samples)
+                    raise AssertionError(f"operation {op.operation_id} ended {op.status} "
+                                         f"without two rising readings while it ran: {shown}")
+            return Observation(bool(rising_readings(samples)), samples, describe(op))
+
+        self._wait(check, timeout=self.deadlines.progress, interval=0.1,
+                   what=f"two rising progress readings of {started.operation_id}",
+                   services=["backend", started.job.worker.service])
+        return samples
+
+    def cancel(self, started: StartedJob) -> Reply:
+        return self.api.cancel_operation(started.operation_id)
+
+    def settle(self, started: StartedJob) -> bool:
+        """After a scenario: cancel the job if it still runs and wait until its kind of worker
+        is free again, so the next scenario starts from an idle canary. True if it cancelled."""
+        if not started.accepted:
+            return False
+        op = self.operation(started.operation_id)
+        cancelled = op is not None and op.status not in TERMINAL
+        if cancelled:
+            self.cancel(started)
+        self.available_worker(started.job.worker, timeout=self.deadlines.worker_free)
+        return cancelled
+
+    def worker_stops(self, started: StartedJob) -> dict[str, Any]:
+        """After a cancel: the worker itself (its own /health and its own record of the
+        operation, not the backend's) has stopped the job and is idle. A worker that completes
+        the job instead fails at once: the cancel never reached it."""
+        worker, op_id = WorkerClient.of(self.canary, started.job.worker), started.operation_id
+
+        def check() -> Observation[dict[str, Any]]:
+            health, own = worker.health(), worker.operation_status(op_id)
+            if own == "completed":
+                raise AssertionError(f"the {started.job.worker.worker_type} worker completed "
+                                     f"{op_id} after it was cancelled: the cancel never reached "
+                                     f"it ({health})")
+            idle = health.get("worker_status") == "idle" and \
+                health.get("current_operation") != op_id
+            return Observation(idle and own in {"cancelled", None},
+                               {"health": health, "operation status on the worker": own},
+                               f"worker {health.get('worker_status')}, running "
+                               f"{health.get('current_operation')}, its record of the "
+                               f"operation: {own or 'none'}")
+
+        return self._wait(check, timeout=self.deadlines.cancel,
+                          what=f"the {started.job.worker.worker_type} worker stopping {op_id} "
+                               "itself", services=["backend", started.job.worker.service])
+
+    def checkpoint_recorded(self, started: StartedJob) -> int:
+        """At least one checkpoint of the operation is in the database."""
+        op_id = started.operation_id
+
+        def check() -> Observation[int]:
+            count = migrations.checkpoint_count(self.canary, op_id)
+            return Observation(count > 0, count, f"{count} checkpoint(s) of {op_id}")
+
+        return self._wait(check, timeout=self.deadlines.checkpoint,
+                          what=f"a checkpoint of {op_id}",
+                          services=["backend", started.job.worker.service])
+
+    def backtest_metrics(self, started: StartedJob) -> dict[str, Any]:
+        """A finished backtest's metrics, through the results endpoint (what a client gets)."""
+        reply = self.api.operation_results(started.operation_id)
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            raise AssertionError(f"results of {started.operation_id}: {reply.brief()}")
+        return (reply.body.get("results") or {}).get("metrics") or {}
+
+    def listed(self, started: StartedJob) -> tuple[tuple[str, str] | None, Reply]:
+        """How the operations list (newest first) shows the job — (status, operation type), or
+        None when it is not listed — and the list's reply."""
+        reply = self.api.operations(operation_type=started.job.operation_type, limit=50)
+        entries = reply.body.get("data", []) if isinstance(reply.body, dict) else []
+        entry = next((e for e in entries if e.get("operation_id") == started.operation_id),
+                     None)
+        return ((str(entry.get("status")), str(entry.get("operation_type")))
+                if entry else None), reply
+
+    def operations_recorded(self) -> int:
+        """Rows in the operations table, read from the database itself (not the API)."""
+        return migrations.operation_count(self.canary)
+
+    def worker_that_ran(self, started: StartedJob) -> tuple[str, str | None]:
+        """(the worker the operation names, that worker's type in the registry or None)."""
+        op = started.final or self.operation(started.operation_id)
+        worker_id = self.responses.worker_of(op.raw if op else {})
+        types = {w.worker_id: w.worker_type for w in self.registered_workers()}
+        return worker_id, types.get(worker_id)
+
+    def strategies(self) -> list[str]:
+        """The strategies the platform says jobs may name."""
+        reply = self.api.strategies()
+        listed = reply.body.get("strategies") if isinstance(reply.body, dict) else reply.body
+        if reply.status != 200 or not isinstance(listed, list) or not listed:
+            raise AssertionError(f"the platform lists no strategies: {reply.brief()}")
+        return [item["name"] if isinstance(item, dict) else str(item) for item in listed]
+
+    def model_file(self, model_path: str) -> tuple[str, bool]:
+        """The file a model path stands for, and whether the backtest worker sees it (the
+        models volume is shared, not local to the worker that trained)."""
+        path = self.responses.model_file_of(model_path)
+        return path, file_exists(self.canary, WORKERS["backtesting"].service, path)
+
+    def write_corrupt_model(self) -> str:
+        """Put a file that is not a model in the shared models volume; return its path."""
+        folder = CORRUPT_MODEL.rsplit("/", 1)[0]
+        result = self.canary.exec(WORKERS["training"].service, [
+            "sh", "-c", f"mkdir -p {folder} && printf 'not a model' > {CORRUPT_MODEL}"])
+        if result.exit_code != 0:
+            raise RuntimeError(f"could not write {CORRUPT_MODEL} in the models volume: "
+                               f"{result.output}")
+        return CORRUPT_MODEL
+
+    # --- workers -------------------------------------------------------------------------
+    def registered_workers(self, worker: WorkerKind | None = None) -> list[RegisteredWorker]:
+        reply = self.api.workers(worker_type=worker.worker_type if worker else None)
+        if reply.status >= 500:
+            raise NotYet(f"the worker list answered {reply.brief()}")
+        if reply.status != 200 or not isinstance(reply.body, list):
+            raise AssertionError(f"the worker list did not come back as a list: {reply.brief()}")
+        return [RegisteredWorker.of(entry) for entry in reply.body]
+
+    def registered_worker(self, worker: WorkerKind) -> RegisteredWorker:
+        """The first registered worker of the kind, whatever its status."""
+        found = self.registered_workers(worker)
+        if not found:
+            raise AssertionError(f"no {worker.worker_type} worker is registered")
+        return found[0]
+
+    def available_worker(self, worker: WorkerKind, *, timeout: float | None = None) \
+            -> RegisteredWorker:
+        """A worker of the kind registered with status `available`; return it."""
+        def check() -> Observation[RegisteredWorker | None]:
+            every = self.registered_workers()
+            of_kind = [w for w in every if w.worker_type == worker.worker_type]
+            available = [w for w in of_kind if w.status == "available"]
+            seen = ", ".join(f"{w.worker_id}={w.status}" for w in every) or "none"
+            return Observation(bool(available), available[0] if available else None,
+                               f"{len(of_kind)} {worker.worker_type} worker(s); registered: "
+                               f"{seen}")
+
+        return self._wait(check, timeout=timeout or self.deadlines.registration,
+                          what=f"an available {worker.worker_type} worker in the registry",
+                          services=["backend", worker.service])
+
+    def health_polled(self, worker_id: str) -> dict[str, Any]:
+        """The backend has polled the worker's health at least once since it registered."""
+        def check() -> Observation[dict[str, Any] | None]:
+            reply = self.api.worker(worker_id)
+            if reply.status >= 500:
+                raise NotYet(reply.brief())
+            body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else None
+            return Observation(bool(body and body.get("last_health_check")), body,
+                               reply.brief(200))
+
+        return self._wait(check, timeout=self.deadlines.registration,
+                          what=f"the backend polling {worker_id}'s health", services=["backend"])
+
+    def registered_anew(self, worker: WorkerKind, old_id: str, *,
+                        timeout: float) -> list[RegisteredWorker]:
+        """A worker of the kind registered and available under an id other than `old_id`."""
+        def check() -> Observation[list[RegisteredWorker]]:
+            every = self.registered_workers(worker)
+            fresh = [w for w in every if w.worker_id != old_id and w.status == "available"]
+            return Observation(bool(fresh), fresh,
+                               f"registered: {', '.join(map(str, every)) or 'none'}")
+
+        return self._wait(check, timeout=timeout, what=f"a new {worker.worker_type} worker "
+                          "registering", services=[worker.service])
+
+    def worker_entry(self, worker_id: str) -> Reply:
+        return self.api.worker(worker_id)
+
+    def worker_health_from_backend(self, endpoint_url: str) -> dict[str, Any]:
+        """A worker's /health fetched from inside the backend container (its own network)."""
+        result = self.canary.exec("backend", ["curl", "-fsS", "--max-time", "5",
+                                              f"{endpoint_url}/health"])
+        if result.exit_code != 0:
+            raise AssertionError(f"the backend container cannot reach {endpoint_url}/health: "
+                                 f"curl exit {result.exit_code}: {result.output}")
+        try:
+            return json.loads(result.output)
+        except ValueError:
+            raise AssertionError(f"{endpoint_url}/health answered non-JSON: "
+                                 f"{result.output[:300]}") from None
+
+    # --- services ----------------------------------------------------------------------
+    def restart(self, service: str) -> None:
+        """Stop (SIGTERM, SIGKILL after its grace) and start a service; wait until it is back."""
+        self.canary.restart(service)
+        self._back_up(service)
+
+    def kill(self, service: str) -> None:
+        """SIGKILL a service (no clean shutdown), start it again, wait until it is back."""
+        self.canary.kill(service)
+        self._back_up(service)
+
+    def stop_and_start(self, service: str) -> StopResult:
+        """SIGTERM a service, note how it stopped, start it and wait until it is back."""
+        stopped = self.canary.stop_and_start(service)
+        self._back_up(service)
+        return stopped
+
+    def _back_up(self, service: str) -> None:
+        if service == "backend":
+            # Engine-chosen host ports are chosen again on a restart: follow the backend.
+            self.api.close()
+            self.api = PlatformClient(self.canary.url("backend"))
+        wait_for_services_ready(self.canary, [service], timeout=self.deadlines.ready)
+        self.wait_until_answering()
+
+    # --- the database --------------------------------------------------------------------
+    def schema_revision(self) -> migrations.SchemaRevision:
+        return migrations.schema_revision(self.canary)
+
+    def upgrade(self) -> str:
+        return migrations.upgrade_to_head(self.canary)
+
+    def schema_snapshot(self) -> list[str]:
+        return migrations.schema_snapshot(self.canary)
+
+    def table_exists(self, table: str) -> bool:
+        return migrations.table_exists(self.canary, table)
+
+    def reset_database(self) -> None:
+        migrations.reset_database(self.canary)
+
+
+@dataclass
+class WorkerClient:
+    """A worker's own API (the contract's worker side), reached on its published host port:
+    what the worker itself says, not what the backend's registry says about it."""
+
+    url: str
+    timeout_s: float = 5.0
+
+    @classmethod
+    def of(cls, canary: Canary, worker: WorkerKind) -> WorkerClient:
+        return cls(canary.url(worker.service))
+
+    def health(self) -> dict[str, Any]:
+        reply = httpx.get(f"{self.url}/health", timeout=self.timeout_s)
+        if reply.status_code != 200:
+            raise NotYet(f"{self.url}/health answered {reply.status_code}")
+        return reply.json()
+
+    def operation_status(self, operation_id: str) -> str | None:
+        """The worker's own record of the operation's status (None if it keeps none)."""
+        reply = httpx.get(f"{self.url}/api/v1/operations/{operation_id}", timeout=self.timeout_s)
+        if reply.status_code == 404:
+            return None
+        if reply.status_code != 200:
+            raise NotYet(f"the worker's record of {operation_id}: {reply.status_code}")
+        body = reply.json()
+        data = body.get("data", body) if isinstance(body, dict) else {}
+        return data.get("status") if isinstance(data, dict) else None

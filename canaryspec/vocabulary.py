@@ -1,0 +1,79 @@
+"""The platform's vocabulary in one table, and the closed words the features may use.
+
+One home for: the image roles, the worker types, the job kinds, the canary service that runs
+each worker and the image role it runs, the route that starts each job and the operation type it
+creates. `register_step_types()` turns the closed vocabularies into typed step parameters
+(behave's `register_type` with parse_type's TypeBuilder): a word outside them makes the step
+undefined, which `behave --dry-run` reports, instead of a KeyError mid-run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+API = "/api/v1"
+
+IMAGE_ROLES = ("backend", "worker-cpu", "worker-gpu", "db")
+# The roles the suite tests as images of the platform (the database is the platform's choice).
+TESTED_ROLES = ("backend", "worker-cpu", "worker-gpu")
+# The images as the features name them.
+IMAGE_NAMES = {"backend": "backend", "CPU worker": "worker-cpu", "monolith": "worker-gpu",
+               "database": "db"}
+
+
+@dataclass(frozen=True)
+class WorkerKind:
+    """A kind of worker: its type in the registry, its canary service, the image it runs."""
+
+    worker_type: str
+    service: str
+    image_role: str
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: as the features say it, the operations API's type for it, the route that
+    starts it and the kind of worker that runs it."""
+
+    name: str
+    operation_type: str
+    start_path: str
+    worker: WorkerKind
+
+
+WORKERS = {"training": WorkerKind("training", "training-worker", "worker-cpu"),
+           "backtesting": WorkerKind("backtesting", "backtest-worker", "worker-cpu")}
+JOBS = {"training": JobKind("training", "training", f"{API}/trainings/start",
+                            WORKERS["training"]),
+        "backtest": JobKind("backtest", "backtesting", f"{API}/backtests/start",
+                            WORKERS["backtesting"])}
+# The canary's services and the image role each runs (the handoff's canary, on both platforms).
+SERVICE_ROLES = {"backend": "backend", "db": "db", "seed-data": "worker-cpu",
+                 **{w.service: w.image_role for w in WORKERS.values()}}
+OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+# The strategies the features name: the shipped ones, and the handoff's broken name.
+STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mean_reversion")
+
+
+def worker_kind(worker_type: str) -> WorkerKind:
+    return WORKERS[worker_type]
+
+
+def register_step_types() -> None:
+    """The typed parameters the step patterns use: {image:ImageRole}, {worker:WorkerKind},
+    {job:JobKind}, {operation:OperationKind}, {status:OperationStatus}, {strategy:Strategy},
+    {case:BadInput}."""
+    from behave import register_type
+    from parse_type import TypeBuilder
+
+    from canaryspec.jobs import BAD_REQUESTS
+
+    register_type(
+        ImageRole=TypeBuilder.make_enum(IMAGE_NAMES),
+        WorkerKind=TypeBuilder.make_enum(WORKERS),
+        JobKind=TypeBuilder.make_enum(JOBS),
+        OperationKind=TypeBuilder.make_enum({j.operation_type: j for j in JOBS.values()}),
+        OperationStatus=TypeBuilder.make_choice(list(OPERATION_STATUSES)),
+        Strategy=TypeBuilder.make_choice(list(STRATEGIES)),
+        BadInput=TypeBuilder.make_enum(BAD_REQUESTS),
+    )
