@@ -9,11 +9,16 @@ PY := $(VENV)/bin/python
 BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
-.PHONY: canary smoke canary-gpu test setup host-packages venv base wheelhouse images unit integration \
+.PHONY: canary smoke compare canary-gpu test setup host-packages venv base wheelhouse images unit integration \
         lint hadolint benchmark verdicts real-platform steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
+
+# The handoff's method: the same canary on the monolith (baseline), then on the split images;
+# reports/comparison.md says whether the split regressed and what it bought.
+compare: setup
+	$(PY) -m canaryspec compare $(BEHAVE_ARGS)
 
 # The verdict a deploy waits for: the @smoke subset (the backend carries no torch, it is
 # healthy, both workers register, a training and a backtest each run on their own worker).

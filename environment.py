@@ -62,7 +62,8 @@ def before_all(context: Context) -> None:
         print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
         context.abort(reason=str(error))
         return
-    context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name})
+    context.active_tags = ActiveTagMatcher({"profile": context.settings.profile.name,
+                                            "deployment": context.settings.deployment})
     context.active_tags.use_skip_reason = True  # "profile (but: tradelab)" as the reason
     context.run = Run(context.settings)
     context.add_cleanup(context.run.close)

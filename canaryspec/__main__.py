@@ -5,6 +5,7 @@ build      build (or find) the images only
 benchmark  the suite, then reports/benchmark.md with the phase timings of that run
 clean      remove canaries kept with keep=true (or the one named) and dead runs' leftovers
 verdicts   break the platform on purpose (variants/catalog.toml) and check the suite notices
+compare    the baseline (the canary on the monolith), then the split, side by side
 
 Exit codes of `run`: 0 every selected scenario passed; 1 one failed or was broken; 3 nothing was
 judged (no scenario selected, or all skipped); 4-9 a set-up problem (see canaryspec.errors);
@@ -304,8 +305,38 @@ def _verdicts(args: list[str]) -> int:
     return 0 if all(j.clean for j in judgements) else 1
 
 
-COMMANDS = {"run": _behave, "build": _build, "benchmark": _benchmark, "clean": _clean,
-            "verdicts": _verdicts}
+def _compare(args: list[str]) -> int:
+    """The handoff's method: the canary on the monolith (baseline), then on the split images,
+    compared side by side in reports/comparison.md."""
+    from canaryspec.reports import allure, comparison
+    from canaryspec.reports.record import RunRecord
+
+    try:
+        settings = _settings(_configuration(args))
+    except CanaryspecError as error:
+        print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
+        return error.exit_code
+    reports, baseline = settings.reports_dir, settings.reports_dir / "baseline-monolith"
+    out = sys.__stdout__ or sys.stdout
+    print("canaryspec: compare: the baseline, on the monolith ...", file=out, flush=True)
+    code = _behave([*args, "-D", "deployment=monolith", "-D", f"reports_dir={baseline}"])
+    if code >= 3:  # a set-up problem or an interrupt: there is nothing to compare
+        return code
+    print("canaryspec: compare: the split images ...", file=out, flush=True)
+    code = _behave([*args, "-D", "deployment=split", "-D", f"reports_dir={reports}"])
+    monolith, split = RunRecord.read(baseline), RunRecord.read(reports)
+    if code >= 3 or monolith is None or split is None:
+        return code if code >= 3 else 1
+    path, line, verdict_code = comparison.write(monolith, split, reports,
+                                                settings.min_size_reduction_percent)
+    allure.write_comparison(reports / allure.RESULTS_DIR, line, verdict_code == 0,
+                            path.read_text())
+    print(f"canaryspec: comparison {line}; {path}", file=out, flush=True)
+    return verdict_code
+
+
+COMMANDS = {"run": _behave, "compare": _compare, "build": _build, "benchmark": _benchmark,
+            "clean": _clean, "verdicts": _verdicts}
 
 
 def main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ unless keep=true.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,9 +54,15 @@ class CanaryPool:
             try:
                 with self.clock.phase("canary ready (migrations, workers registered)"):
                     handle.upgrade()
-                    self.record.workers = sorted(
-                        handle.available_worker(worker, timeout=self.settings.deadlines.ready)
-                        .worker_id for worker in WORKERS.values())
+                    for worker in WORKERS.values():
+                        found = handle.available_worker(worker,
+                                                        timeout=self.settings.deadlines.ready)
+                        self.record.workers.append(found.worker_id)
+                        self.record.startup[f"{worker.worker_type} worker registered"] = round(
+                            time.monotonic() - handle.canary.up_at, 1)
+                self.record.startup.update({f"{service} ready": seconds for service, seconds
+                                            in handle.canary.ready_after.items()})
+                self.record.memory["idle"] = handle.canary.memory_mb()
             except AssertionError as exc:
                 raise CanaryUnavailable(f"canary {handle.canary.project} did not become ready: "
                                         f"{headline(str(exc))}", handle.canary.evidence()) \

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,6 +291,9 @@ class Canary:
     services: tuple[str, ...] = ()
     project: str = field(init=False)
     started: bool = field(init=False, default=False)
+    # When `up` began (monotonic), and how long after it each service was first seen ready.
+    up_at: float = field(init=False, default=0.0)
+    ready_after: dict[str, float] = field(init=False, default_factory=dict)
     _override: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -305,9 +308,10 @@ class Canary:
         return compose_environment()
 
     def images(self) -> dict[str, str]:
-        """The image each service runs: the settings' for the roles the suite pins, else the
-        compose file's."""
-        pinned = {service: self.settings.image(role)
+        """The image each service runs: the settings' for the roles the suite pins (in the
+        monolith deployment, the monolith wherever the platform's code runs), else the compose
+        file's."""
+        pinned = {service: self.settings.image(self.settings.role_in_canary(role))
                   for service, role in self.settings.profile.service_roles.items()}
         return {service: pinned.get(service) or self.model.image_of(service)
                 for service in self.model.services}
@@ -400,7 +404,7 @@ class Canary:
         message): a set-up problem.
         """
         self.check_images()
-        self.started = True
+        self.started, self.up_at = True, time.monotonic()
         atexit.register(self.down)  # a crash past behave's hooks still cleans up
         self._write_override()
         if self.model.bind_mounts():
@@ -415,6 +419,7 @@ class Canary:
             env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             while process.poll() is None:
+                self.note_ready(self.service_state(s) for s in self.all_services)
                 cause = self.failure_cause()
                 if cause:
                     raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
@@ -481,6 +486,13 @@ class Canary:
         if state.service in self.model.healthchecked or state.health != "none":
             return state.health == "healthy"
         return state.status == "running"
+
+    def note_ready(self, states: Iterable[ServiceState]) -> None:
+        """Remember when each service was first seen ready (its start-up time)."""
+        for state in states:
+            if self.is_ready(state):
+                self.ready_after.setdefault(state.service,
+                                            round(time.monotonic() - self.up_at, 1))
 
     def has_failed(self, state: ServiceState) -> bool:
         """Exited when it should run (or with an error, for a one-shot), dead, unhealthy, or
@@ -611,6 +623,23 @@ class Canary:
             except docker.errors.APIError as exc:
                 if "already" not in str(exc).lower():
                     raise
+
+    def memory_mb(self) -> dict[str, float]:
+        """Resident memory of each running service (the engine's stats: cgroup rss), in MB."""
+        used = {}
+        for service in self.all_services:
+            container = self.container(service)
+            if container is None or container.status != "running":
+                continue
+            try:
+                stats = container.stats(stream=False, one_shot=True).get("memory_stats") or {}
+            except docker.errors.APIError:
+                continue
+            detail = stats.get("stats") or {}
+            rss = detail.get("total_rss", detail.get("rss", detail.get("anon")))
+            if rss is not None:
+                used[service] = round(rss / 1_000_000, 1)
+        return used
 
     def evidence(self, services: Sequence[str] | None = None, tail: int = 40) -> str:
         """State and log tail of each service: what a timeout or failure report attaches."""

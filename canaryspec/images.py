@@ -201,7 +201,7 @@ class ImageSet:
         """The images a canary's services run, for the report (the database's too)."""
         roles = self.settings.profile.service_roles
         for service, tag in canary.images().items():
-            role = roles.get(service)
+            role = self.settings.role_in_canary(roles[service]) if service in roles else None
             if role is None or role in self.facts:
                 continue
             try:

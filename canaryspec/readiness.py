@@ -14,12 +14,14 @@ class ServiceFailed(AssertionError):
 
 def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout: float) -> None:
     """Every service is ready (healthy, or a one-shot finished); stop at once, naming the cause,
-    when one of them fails: a dead backend does not make us wait out the workers' deadline."""
+    when one of them fails: a dead backend does not make us wait out the workers' deadline.
+    The canary notes when each was first seen ready (its start-up time)."""
 
     def check() -> Observation[dict[str, dict[str, str]]]:
         states = {s: canary.service_state(s) for s in services}
         if any(canary.has_failed(state) for state in states.values()):
             raise ServiceFailed(canary.failure_cause(services))
+        canary.note_ready(states.values())
         pending = [state for state in states.values() if not canary.is_ready(state)]
         summary = ", ".join(f"{p.service} {p.status}/{p.health}" for p in pending) or "all ready"
         return Observation(not pending, {s: st.as_dict() for s, st in states.items()}, summary)

@@ -16,6 +16,7 @@ from docker import DockerClient
 from canaryspec.canaries import CanaryPool
 from canaryspec.canary import ComposeModel, check_ports_free, compose_environment, find_compose
 from canaryspec.clock import PhaseClock
+from canaryspec.handle import CanaryHandle
 from canaryspec.images import ImageSet, connect_engine
 from canaryspec.jobs import StartedJob
 from canaryspec.owners import Owner, sweep_dead_runs
@@ -38,7 +39,8 @@ class Run:
     _docker: DockerClient | None = None
 
     def __post_init__(self) -> None:
-        self.record = RunRecord(run_id=self.run_id, profile=self.settings.profile.name)
+        self.record = RunRecord(run_id=self.run_id, profile=self.settings.profile.name,
+                                deployment=self.settings.deployment)
         self.owner = Owner(self.run_id, keep=self.settings.keep)
         self.images = ImageSet(self.settings, lambda: self.docker, self.clock, self.record)
 
@@ -66,6 +68,10 @@ class Run:
             self.record.jobs.append({"job": started.job.name, "strategy": started.strategy,
                                      "operation_id": started.operation_id,
                                      "seconds": round(started.seconds, 2)})
+
+    def note_memory(self, moment: str, handle: CanaryHandle) -> None:
+        """Each service's resident memory at a named moment ("during a training")."""
+        self.record.memory[moment] = handle.canary.memory_mb()
 
     def close(self) -> None:
         if self.canaries is not None:

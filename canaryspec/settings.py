@@ -16,10 +16,7 @@ from canaryspec.errors import ConfigError
 from canaryspec.responses import Responses
 from canaryspec.seeding import MarketData
 from canaryspec.settings_paths import PROJECT_ROOT
-
-IMAGE_ROLES = ("backend", "worker-cpu", "worker-gpu", "db")
-# The roles the suite tests as images of the platform (the database is the platform's choice).
-TESTED_ROLES = ("backend", "worker-cpu", "worker-gpu")
+from canaryspec.vocabulary import DEPLOYMENTS, IMAGE_ROLES, SERVICE_ROLES
 
 
 @dataclass(frozen=True)
@@ -48,9 +45,6 @@ class Profile:
     data_mount: str = "/mnt/ktrdr_data/data"
 
 
-# The canary's services and the image role each runs (the handoff's canary, both platforms).
-SERVICE_ROLES = {"backend": "backend", "training-worker": "worker-cpu",
-                 "backtest-worker": "worker-cpu", "seed-data": "worker-cpu", "db": "db"}
 
 PROFILES: dict[str, Profile] = {
     "tradelab": Profile(
@@ -157,6 +151,10 @@ class Settings:
     worker_cpu_size_budget_mb: float = 1500
     deadlines: Deadlines = field(default_factory=Deadlines)
     canonical_ports: bool = False
+    # Which images the canary runs: the split ones, or the monolith everywhere (the baseline).
+    deployment: str = "split"
+    # The least the CPU worker must save on the monolith's size for the split to have paid.
+    min_size_reduction_percent: float = 15
     reports_dir: Path = PROJECT_ROOT / "reports"
 
     def image(self, role: str) -> str | None:
@@ -164,6 +162,10 @@ class Settings:
         for a role whose image the compose file names."""
         name = self.profile.image_names.get(role)
         return f"{self.image_prefix}{name}:{self.image_tag}" if name else None
+
+    def role_in_canary(self, role: str) -> str:
+        """The image role that plays `role` in this run's deployment."""
+        return DEPLOYMENTS[self.deployment].get(role, role)
 
     def size_budget_mb(self, role: str) -> float:
         budgets = {"backend": self.backend_size_budget_mb,
@@ -187,6 +189,13 @@ class Settings:
         return path
 
 
+def _deployment(key: str, value: str) -> str:
+    if value.strip() not in DEPLOYMENTS:
+        raise ConfigError(f"{key}={value!r} is not a deployment; deployments: "
+                          f"{', '.join(DEPLOYMENTS)}")
+    return value.strip()
+
+
 # key -> (Settings field, parser). Documented in README.md ("Configuration").
 _KEYS = {
     "profile": None,
@@ -202,6 +211,8 @@ _KEYS = {
     **{f"{name}_timeout_s": (f"deadlines.{name}", _number) for name in sorted(_DEADLINE_NAMES)},
     "slow_host_factor": ("deadlines.slow_host_factor", _number),
     "canonical_ports": ("canonical_ports", _bool),
+    "deployment": ("deployment", _deployment),
+    "min_size_reduction_percent": ("min_size_reduction_percent", _number),
     "reports_dir": ("reports_dir", lambda _k, v: (PROJECT_ROOT / v).resolve()),
 }
 # behave's own userdata keys, and ones other tools put there, that are not ours to validate.

@@ -30,8 +30,9 @@ from docker import DockerClient
 from canaryspec.images import build_image
 from canaryspec.outcomes import Outcome
 from canaryspec.reports.record import RunRecord, ScenarioRecord
-from canaryspec.settings import IMAGE_ROLES, Settings
+from canaryspec.settings import Settings
 from canaryspec.settings_paths import PROJECT_ROOT
+from canaryspec.vocabulary import IMAGE_ROLES
 
 VARIANTS_DIR = PROJECT_ROOT / "variants"
 CATALOG = VARIANTS_DIR / "catalog.toml"

@@ -50,6 +50,11 @@ JOBS = {"training": JobKind("training", "training", f"{API}/trainings/start",
 # The canary's services and the image role each runs (the handoff's canary, on both platforms).
 SERVICE_ROLES = {"backend": "backend", "db": "db", "seed-data": "worker-cpu",
                  **{w.service: w.image_role for w in WORKERS.values()}}
+# How the canary's services map to images, by deployment: the split images (each service its
+# own role's image), or the handoff's baseline, the monolith in every place the platform's
+# code runs (backend and both workers; the database stays the database).
+DEPLOYMENTS = {"split": {},
+               "monolith": {"backend": "worker-gpu", "worker-cpu": "worker-gpu"}}
 OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 # The strategies the features name: the shipped ones, and the handoff's broken name.
 STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mean_reversion")

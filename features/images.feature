@@ -1,4 +1,4 @@
-@images
+@images @use.with_deployment=split
 Feature: Split images
   As a release manager
   I want each image to carry exactly what its role needs

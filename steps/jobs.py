@@ -201,6 +201,7 @@ def step_model_saved(context: Context) -> None:
 @then("its progress rises while it runs")
 def step_progress_rises(context: Context) -> None:
     samples = context.canary.watch_progress_rise(context.job)
+    context.run.note_memory("during a training", context.canary)
     attach_json("progress samples", samples)
     assert_that(jobs.went_backwards(samples), equal_to(False),
                 f"progress went backwards: {samples}")

@@ -237,3 +237,28 @@ def finish(results_dir: Path, reports_dir: Path, record: RunRecord) -> None:
     write_categories(results_dir)
     write_executor(results_dir, build_order)
     write_environment(results_dir, record)
+
+
+def write_comparison(results_dir: Path, verdict_line: str, passed: bool, markdown: str) -> Path:
+    """The split-vs-monolith comparison as a result of its own, its tables attached."""
+    now = int(time.time() * 1000)
+    test_uuid, attachment = str(uuid.uuid4()), f"{uuid.uuid4()}-attachment.md"
+    (results_dir / attachment).write_text(markdown)
+    result = {
+        "uuid": test_uuid, "historyId": "canaryspec-comparison",
+        "testCaseId": "canaryspec-comparison", "name": "The split does everything the monolith did",
+        "fullName": "Comparison: the split does everything the monolith did",
+        "status": "passed" if passed else "failed", "stage": "finished", "start": now,
+        "stop": now, "statusDetails": {"message": verdict_line} if not passed else {},
+        "labels": [{"name": "feature", "value": "Split vs monolith"},
+                   {"name": EPIC_LABEL, "value": "Comparison"},
+                   {"name": SEVERITY_LABEL, "value": "blocker"},
+                   {"name": "framework", "value": "canaryspec"}],
+        "steps": [], "parameters": [],
+        "attachments": [{"name": "comparison.md", "source": attachment,
+                         "type": "text/markdown"}]}
+    if not passed:
+        result["statusDetails"]["trace"] = f"{CATEGORY_MARKER}product-defect"
+    path = results_dir / f"{test_uuid}-result.json"
+    path.write_text(json.dumps(result))
+    return path

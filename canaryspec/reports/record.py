@@ -85,8 +85,16 @@ class RunRecord:
     phases: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    deployment: str = "split"
     # The workers the shared canary had registered when it was ready (worker ids).
     workers: list[str] = field(default_factory=list)
+    # The shared canary's start-up: seconds from `compose up` to each service ready, and to
+    # each worker type registered.
+    startup: dict[str, float] = field(default_factory=dict)
+    # Resident memory (MB) of each service, by moment ("idle", "during a training").
+    memory: dict[str, dict[str, float]] = field(default_factory=dict)
+    # A split-vs-monolith comparison (python -m canaryspec compare), when this run was one.
+    comparison: dict[str, Any] | None = None
     # Where each canary's services were published on the host: {project: {service:port: addr}}.
     ports: dict[str, dict[str, str]] = field(default_factory=dict)
     setup_error: dict[str, Any] | None = None

@@ -62,14 +62,14 @@ def verdict(record: RunRecord, evidence: Iterable[Evidence]) -> tuple[str, list[
     return PASS, found
 
 
-def _size(record: RunRecord, role: str) -> str:
+def size_text(record: RunRecord, role: str) -> str:
     image = record.images.get(role)
     if image is None:
         return "?"
     return f"{image.size_mb / 1000:.2f} GB" if image.size_mb >= 1000 else f"{image.size_mb:.0f} MB"
 
 
-def _reduction(record: RunRecord, smaller: str, larger: str) -> float | None:
+def reduction(record: RunRecord, smaller: str, larger: str) -> float | None:
     a, b = record.images.get(smaller), record.images.get(larger)
     if a is None or b is None or not b.size_mb:
         return None
@@ -81,7 +81,7 @@ def _failed_note(found: list[ScenarioRecord]) -> str:
     return f"{failed[0].name}: {failed[0].headline[:160]}" if failed else ""
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
@@ -97,77 +97,100 @@ def _median(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} s" if values else "not run"
 
 
-def seed_tables(record: RunRecord) -> list[str]:
-    """The handoff's four tables, regenerated from this run."""
-    backend_torch = record.images.get("backend").torch if "backend" in record.images else "?"
-    worker = record.images.get("worker-cpu")
-    cpu_cut = _reduction(record, "worker-cpu", "worker-gpu")
-    backend_cut = _reduction(record, "backend", "worker-gpu")
+def baseline_table(record: RunRecord) -> list[str]:
+    """Handoff task 4.1: the canary on the monolith (a monolith-deployment run's record)."""
+    rows = [[label, verdict(record, evidence)[0]]
+            for label, evidence in [("Backend Health", [BACKEND_HEALTH]),
+                                    ("Workers Registered", [REGISTERS]),
+                                    ("Training Lifecycle", TRAINING),
+                                    ("Backtest Lifecycle", BACKTEST)]]
+    return ["### Baseline test results (handoff task 4.1, monolith)", "",
+            *table(["Test", "Result"], rows)]
+
+
+def image_sizes_table(record: RunRecord) -> list[str]:
+    return ["### Image sizes", "", *table(["Image", "Size", "Torch"], [
+        [img.tag, size_text(record, role), img.torch] for role, img in record.images.items()])]
+
+
+def e2e_table(record: RunRecord) -> list[str]:
+    """Handoff task 4.4: the canary on the split images."""
     backtests = job_durations(record, "backtest")
-
-    out = ["## The handoff's tables, from this run", "",
-           "### Baseline test results (handoff task 4.1)", ""]
-    rows = []
-    for label, evidence in [("Backend Health", [BACKEND_HEALTH]),
-                            ("Workers Registered", [REGISTERS]),
-                            ("Training Lifecycle", TRAINING), ("Backtest Lifecycle", BACKTEST)]:
-        rows.append([label, verdict(record, evidence)[0]])
-    out += _table(["Test", "Result"], rows)
-
-    out += ["### Image sizes", ""]
-    out += _table(["Image", "Size", "Torch"], [
-        [img.tag, _size(record, role), img.torch] for role, img in record.images.items()])
-
-    out += ["### E2E test results (handoff task 4.4)", ""]
     health, health_found = verdict(record, [BACKEND_HEALTH])
     registered, reg_found = verdict(record, [REGISTERS])
     dispatch, dispatch_found = verdict(record, DISPATCH)
     backtest, backtest_found = verdict(record, BACKTEST)
-    out += _table(["Test", "Result", "Notes"], [
-        ["API Health Check", health, _failed_note(health_found) or
-         f"backend answered on its canary's own port "
-         f"({record.environment.get('ports', 'ports not recorded')})"],
-        ["Worker Registration", registered, _failed_note(reg_found) or
-         f"{len(record.workers)} workers ({' + '.join(record.workers) or 'none seen'})"],
-        ["Backend→Worker Dispatch", dispatch, _failed_note(dispatch_found) or
-         "each job ran on a worker of its own type"],
-        ["Backtest Completion", backtest, _failed_note(backtest_found) or
-         f"median {_median(backtests)} over {len(backtests)} backtest(s); data seeded in the "
-         "canary's own volume"],
-    ])
+    return ["### E2E test results (handoff task 4.4, split)", "", *table(
+        ["Test", "Result", "Notes"], [
+            ["API Health Check", health, _failed_note(health_found) or
+             f"backend answered on its canary's own port "
+             f"({record.environment.get('ports', 'ports not recorded')})"],
+            ["Worker Registration", registered, _failed_note(reg_found) or
+             f"{len(record.workers)} workers ({' + '.join(record.workers) or 'none seen'})"],
+            ["Backend→Worker Dispatch", dispatch, _failed_note(dispatch_found) or
+             "each job ran on a worker of its own type"],
+            ["Backtest Completion", backtest, _failed_note(backtest_found) or
+             f"median {_median(backtests)} over {len(backtests)} backtest(s); data seeded in "
+             "the canary's own volume"]])]
 
-    out += ["### Container optimisation validated", ""]
+
+def optimisation_table(record: RunRecord) -> list[str]:
+    """The handoff's "container optimisation validated" table (split)."""
+    backend_torch = record.images["backend"].torch if "backend" in record.images else "?"
+    worker = record.images.get("worker-cpu")
+    cpu_cut = reduction(record, "worker-cpu", "worker-gpu")
+    backend_cut = reduction(record, "backend", "worker-gpu")
     no_torch, no_torch_found = verdict(record, NO_TORCH)
     has_torch, has_torch_found = verdict(record, [HAS_TORCH])
     talks, talks_found = verdict(record, [REACHES, *DISPATCH])
     smaller, smaller_found = verdict(record, SMALLER)
-    out += _table(["Validation", "Result"], [
-        ["Backend has NO torch", f"{no_torch} {_size(record, 'backend')} image, torch: "
-                                 f"{backend_torch}" + (f" — {_failed_note(no_torch_found)}"
-                                                       if no_torch == FAIL else "")],
-        ["Workers HAVE torch", f"{has_torch} {_size(record, 'worker-cpu')}, torch "
+
+    def why(result: str, found: list[ScenarioRecord]) -> str:
+        return f" — {_failed_note(found)}" if result == FAIL else ""
+
+    return ["### Container optimisation validated", "", *table(["Validation", "Result"], [
+        ["Backend has NO torch", f"{no_torch} {size_text(record, 'backend')} image, torch: "
+                                 f"{backend_torch}{why(no_torch, no_torch_found)}"],
+        ["Workers HAVE torch", f"{has_torch} {size_text(record, 'worker-cpu')}, torch "
                                f"{worker.torch if worker else '?'}"
-                               + (f" — {_failed_note(has_torch_found)}" if has_torch == FAIL
-                                  else "")],
+                               f"{why(has_torch, has_torch_found)}"],
         ["Backend→Worker communication", f"{talks} health reached over the canary network; "
                                          f"jobs dispatched and completed"
-                                         + (f" — {_failed_note(talks_found)}" if talks == FAIL
-                                            else "")],
+                                         f"{why(talks, talks_found)}"],
         ["~20% size reduction", f"{smaller} CPU worker "
                                 f"{'?' if cpu_cut is None else f'{cpu_cut:.0f}%'} smaller than "
                                 f"the monolith, backend "
                                 f"{'?' if backend_cut is None else f'{backend_cut:.0f}%'} smaller"
-                                + (f" — {_failed_note(smaller_found)}" if smaller == FAIL
-                                   else "")],
-    ])
-    out += ["### Job durations (request to observed completion)", ""]
+                                f"{why(smaller, smaller_found)}"]])]
+
+
+def job_table(record: RunRecord) -> list[str]:
     rows = []
     for job, strategy in sorted({(j["job"], j.get("strategy", "")) for j in record.jobs}):
         seconds = [j["seconds"] for j in record.jobs
                    if j["job"] == job and j.get("strategy", "") == strategy]
         rows.append([job, strategy, str(len(seconds)), _median(seconds), f"{max(seconds):.1f} s"])
-    out += _table(["Job", "Strategy", "Runs", "Median", "Slowest"], rows or [
-        ["(no job completed in this run)", "", "", "", ""]])
+    return ["### Job durations (request to observed completion)", "",
+            *table(["Job", "Strategy", "Runs", "Median", "Slowest"], rows or [
+                ["(no job completed in this run)", "", "", "", ""]])]
+
+
+def seed_tables(record: RunRecord) -> list[str]:
+    """The handoff's tables this run measured: the baseline (4.1) only from a monolith run, the
+    split's (4.4, optimisation) only from a split run."""
+    out = ["## The handoff's tables, from this run", ""]
+    if record.deployment == "monolith":
+        out += baseline_table(record)
+        out += ["The split's tables (handoff task 4.4, container optimisation) come from a "
+                "split run; `make compare` runs both.", ""]
+    else:
+        out += ["The baseline (handoff task 4.1: the same canary on the monolith) was not run "
+                "here; `make compare` runs it, then this split, and compares them "
+                "(`reports/comparison.md`).", ""]
+    out += image_sizes_table(record)
+    if record.deployment != "monolith":
+        out += e2e_table(record) + optimisation_table(record)
+    out += job_table(record)
     return out
 
 
@@ -230,10 +253,10 @@ def render(record: RunRecord) -> str:
         if in_area:
             rows.append([area, *(str(sum(s.outcome is o for s in in_area))
                                  for o in OUTCOME_ORDER)])
-    out += _table(["Area", *(o.value.capitalize() for o in OUTCOME_ORDER)], rows)
+    out += table(["Area", *(o.value.capitalize() for o in OUTCOME_ORDER)], rows)
     out += seed_tables(record)
     out += ["## Phase timings", ""]
-    out += _table(["Phase", "Seconds"], [[p["phase"], f"{p['seconds']:.1f}"]
+    out += table(["Phase", "Seconds"], [[p["phase"], f"{p['seconds']:.1f}"]
                                          for p in record.phases])
     return "\n".join(out)
 

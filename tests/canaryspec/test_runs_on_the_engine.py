@@ -59,12 +59,48 @@ def variant_tag():
         _engine().images.remove(f"tradelab-{role}:{tag}", noprune=False)
 
 
-def _derive_backend(tag: str, *commands: str) -> None:
-    """tradelab-backend:<tag> = the built backend with `commands` run as root on top."""
-    dockerfile = ("FROM tradelab-backend:test\nUSER root\n"
+def _derive(role: str, tag: str, *commands: str) -> None:
+    """tradelab-<role>:<tag> = the built image of the role with `commands` run as root on top."""
+    dockerfile = (f"FROM tradelab-{role}:test\nUSER root\n"
                   + "".join(f"RUN {c}\n" for c in commands) + "USER 10001:10001\n")
-    subprocess.run(["docker", "build", "-q", "-t", f"tradelab-backend:{tag}", "-"],
+    subprocess.run(["docker", "build", "-q", "-t", f"tradelab-{role}:{tag}", "-"],
                    input=dockerfile, text=True, check=True, capture_output=True)
+
+
+def _derive_backend(tag: str, *commands: str) -> None:
+    _derive("backend", tag, *commands)
+
+
+# Every backtest of the image fails (the training side untouched): the last `def` wins.
+BREAK_BACKTESTS = ("echo 'def backtest(*args, **kwargs): raise RuntimeError(\"backtests are "
+                   "broken in this image\")' >> /app/tradelab/ml/backtest.py")
+
+
+def _compare(tmp_path: Path, tag: str) -> tuple[subprocess.CompletedProcess, str]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "canaryspec", "compare", "--tags=@backtest", "-D",
+         f"reports_dir={tmp_path / 'reports'}", "-D", f"image_tag={tag}", "-D", "build=false"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    return completed, (tmp_path / "reports" / "comparison.md").read_text()
+
+
+def test_compare_names_the_regression_when_only_the_split_breaks(tmp_path, variant_tag):
+    _derive("worker-cpu", variant_tag, BREAK_BACKTESTS)
+    completed, report = _compare(tmp_path, variant_tag)
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    assert report.startswith("# Split vs monolith: REGRESSION")
+    assert "| Backtesting | A backtest with a trained model reports sane metrics | passed | " \
+           "failed | regression |" in report
+
+
+def test_compare_says_fails_on_both_when_the_monolith_breaks_too(tmp_path, variant_tag):
+    _derive("worker-cpu", variant_tag, BREAK_BACKTESTS)
+    _derive("worker-gpu", variant_tag, BREAK_BACKTESTS)
+    completed, report = _compare(tmp_path, variant_tag)
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    assert report.startswith("# Split vs monolith: FAILS ON BOTH")
+    assert "| A backtest with a trained model reports sane metrics | failed | failed | " \
+           "fails on both |" in report
 
 
 def test_a_backend_without_alembic_fails_the_run_and_every_report_says_why(tmp_path,

@@ -17,7 +17,7 @@ from canaryspec.settings import PROJECT_ROOT
 STEPS = sorted((PROJECT_ROOT / "steps").glob("*.py"))
 # The tag vocabulary (README, "Tags"): areas, severity, selections, the handoff's rows, and
 # behave's own active tags.
-TAGS = {*AREAS, "blocker", "critical", "smoke", "faults", "wip",
+TAGS = {*AREAS, "blocker", "critical", "smoke", "faults", "wip", "use.with_deployment=split",
         *(e.tag for e in ALL_EVIDENCE), "use.with_profile=tradelab"}
 
 

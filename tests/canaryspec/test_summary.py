@@ -54,7 +54,7 @@ def test_every_cited_scenario_exists_in_the_features():
 def test_a_green_run_reproduces_the_four_handoff_tables_with_its_figures():
     text = summary.render(_record())
     assert text.startswith("# Canary verdict: PASSED")
-    for row in ["| Backend Health | ✅ PASS |", "| Training Lifecycle | ✅ PASS |",
+    for row in ["| API Health Check | ✅ PASS |", "| Backtest Completion | ✅ PASS |",
                 "| tradelab-worker-cpu:test | 1.14 GB | 1.13.0a0 |",
                 "| Worker Registration | ✅ PASS | 2 workers (backtesting-worker-1a2b3c4d + "
                 "training-worker-5e6f7a8b) |",
@@ -81,7 +81,7 @@ def test_rows_whose_scenarios_did_not_run_say_so():
     record = _record()
     record.scenarios = [s for s in record.scenarios if s.feature_file == "images"]
     text = summary.render(record)
-    assert "| Backtest Lifecycle | ⏭ NOT RUN |" in text
+    assert "| Backtest Completion | ⏭ NOT RUN |" in text
 
 
 def test_renaming_every_scenario_leaves_the_handoff_tables_as_they_were():
@@ -95,3 +95,17 @@ def test_renaming_every_scenario_leaves_the_handoff_tables_as_they_were():
 def test_every_handoff_row_is_backed_by_a_tagged_scenario_and_every_tag_is_a_row():
     tagged = {t for s in _scenario_names() for t in s.tags if t.startswith("handoff.")}
     assert tagged == {e.tag for e in summary.ALL_EVIDENCE}
+
+
+def test_a_split_run_shows_no_baseline_it_did_not_measure():
+    text = summary.render(_record())
+    assert "Baseline test results" not in text
+    assert "The baseline (handoff task 4.1: the same canary on the monolith) was not run" in text
+
+
+def test_a_monolith_run_shows_the_baseline_and_not_the_split_tables():
+    record = _record()
+    record.deployment = "monolith"
+    text = summary.render(record)
+    assert "| Backend Health | ✅ PASS |" in text and "| Training Lifecycle | ✅ PASS |" in text
+    assert "E2E test results" not in text and "Container optimisation" not in text

@@ -9,7 +9,7 @@ import pytest
 from behave.parser import parse_file
 
 from canaryspec.reports.record import RunRecord, ScenarioRecord
-from canaryspec.settings import IMAGE_ROLES, PROJECT_ROOT
+from canaryspec.settings import PROJECT_ROOT
 from canaryspec.verdicts import (
     Variant,
     judge_variant,
@@ -18,6 +18,7 @@ from canaryspec.verdicts import (
     scratch_copy,
     template,
 )
+from canaryspec.vocabulary import IMAGE_ROLES
 
 CATALOG = load_catalog()
 REQUIRED = {"torch-in-backend", "no-alembic-in-backend", "worker-never-registers",
