@@ -382,7 +382,7 @@ class Canary:
         try:
             helper.put_archive("/seed", archive)
         finally:
-            helper.remove(force=True)
+            helper.remove(force=True, v=True)
 
     def _give_to_user_of(self, volume: str, image: str) -> None:
         user = (self.client.images.get(image).attrs.get("Config") or {}).get("User") or ""

@@ -105,7 +105,7 @@ def run_in_image(client: DockerClient, tag: str, command: list[str], *, labels: 
         output = container.logs(stdout=True, stderr=True).decode(errors="replace")
         return CommandResult(int(status.get("StatusCode", -1)), output.strip())
     finally:
-        container.remove(force=True)
+        container.remove(force=True, v=True)  # v: anonymous volumes (an image VOLUME) too
 
 
 def check_build_inputs(settings: Settings, client: DockerClient) -> None:
