@@ -32,7 +32,7 @@ from canaryspec.errors import CanaryspecError
 from canaryspec.reports.attach import attach_json, attach_text
 from canaryspec.run import Run
 from canaryspec.settings import load_settings
-from canaryspec.vocabulary import register_step_types
+from canaryspec.step_types import register_step_types
 
 # Typed step parameters ({worker:WorkerKind}, ...) must exist before the steps are loaded.
 register_step_types()

@@ -1,4 +1,4 @@
-"""`python -m canaryspec run|build|benchmark|clean [behave args]`.
+"""`python -m canaryspec run|compare|build|benchmark|clean|verdicts [behave args]`.
 
 run        the acceptance suite (behave with the project's configuration), reports in reports/
 build      build (or find) the images only
@@ -67,7 +67,8 @@ def _settings(config) -> Settings:  # type: ignore[no-untyped-def]
 
 def _fallback_reports_dir(config) -> Path:  # type: ignore[no-untyped-def]
     """Where to say that the settings were wrong (they may name the reports_dir)."""
-    raw = str(getattr(config, "userdata", {}).get("reports_dir", "reports") or "reports")
+    userdata = getattr(config, "userdata", None) or {}
+    raw = str(userdata.get("reports_dir", "reports") or "reports")
     return (PROJECT_ROOT / raw).resolve()
 
 
@@ -115,6 +116,22 @@ def _say_verdict(record, reports: Path) -> None:  # type: ignore[no-untyped-def]
               f"{record.setup_error['message']}", file=sys.stderr, flush=True)
 
 
+def _stopped_before_any_scenario(error: CanaryspecError, config,  # type: ignore[no-untyped-def]
+                                 reports: Path | None = None) -> int:
+    """A run that could not start: its reports still say so (NOT RUN, the reason, one broken
+    result for Allure and JUnit), so no earlier run's verdict is left to be read as this one's."""
+    from canaryspec.reports.record import RunRecord
+
+    reports = reports or _fallback_reports_dir(config)
+    _clear_stale(reports)
+    profile = str(getattr(config, "userdata", {}).get("profile", "?")) if config else "?"
+    record = RunRecord(run_id="-", profile=profile, setup_error=error.as_record(),
+                       exit_code=error.exit_code)
+    _write_reports(record, reports)
+    _say_verdict(record, reports)
+    return error.exit_code
+
+
 def _run_behave(config):  # type: ignore[no-untyped-def]
     """behave's run, in this process, with its runner kept: the model is judged afterwards."""
     from canaryspec.ordering import StaticFirstRunner
@@ -147,21 +164,15 @@ def _behave(args: list[str]) -> int:
     try:
         config = _configuration(args)
     except Exception as error:  # behave's own ConfigError / TagExpressionError
-        print(f"canaryspec: set-up problem (behave): {behave_text(error)}", file=sys.stderr)
-        return ConfigError.exit_code
+        return _stopped_before_any_scenario(
+            ConfigError(f"behave refused its arguments: {behave_text(error)}"), None)
     if any(getattr(config, mode, False) for mode in _BEHAVE_ONLY_MODES) or \
             "help" in (config.format or []):
         return int(run_behave(config) or 0)
     try:
         settings = _settings(config)
     except CanaryspecError as error:
-        reports = _fallback_reports_dir(config)
-        _clear_stale(reports)
-        record = RunRecord(run_id="-", profile=str(config.userdata.get("profile", "?")),
-                           setup_error=error.as_record(), exit_code=error.exit_code)
-        _write_reports(record, reports)
-        _say_verdict(record, reports)
-        return error.exit_code
+        return _stopped_before_any_scenario(error, config)
 
     reports = settings.reports_dir
     results_dir = _clear_stale(reports)
@@ -174,8 +185,7 @@ def _behave(args: list[str]) -> int:
         try:
             runner = _run_behave(config)
         except ConfigError as error:
-            print(f"canaryspec: set-up problem (ConfigError): {error}", file=sys.stderr)
-            return error.exit_code
+            return _stopped_before_any_scenario(error, config, settings.reports_dir)
         with interrupts.shielded():
             run = getattr(runner.context, "run", None) if runner.context else None
             if run is not None:

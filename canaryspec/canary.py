@@ -417,13 +417,22 @@ class Canary:
         process = subprocess.Popen(
             self._command("up", "--detach", "--no-build", "--pull", "never", *self.services),
             env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = self.up_at + self.settings.deadlines.ready
         try:
             while process.poll() is None:
-                self.note_ready(self.service_state(s) for s in self.all_services)
+                states = [self.service_state(s) for s in self.all_services]
+                self.note_ready(states)
                 cause = self.failure_cause()
                 if cause:
                     raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
                                             self.evidence())
+                if time.monotonic() > deadline:
+                    waiting = ", ".join(f"{s.service} {s.status}/{s.health}" for s in states
+                                        if not self.is_ready(s))
+                    raise CanaryUnavailable(
+                        f"canary {self.project} did not come up within "
+                        f"{self.settings.deadlines.ready:g} s (Compose still starting it); not "
+                        f"ready: {waiting or 'none'}", self.evidence())
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.5)  # poll: Compose's progress against its states
             stdout, stderr = process.communicate()

@@ -197,6 +197,11 @@ class ImageSet:
             self._remember(image_facts(self.docker(), role, tag, building=self.settings.build))
         return self.facts[role]
 
+    def note_torch(self, role: str, torch: str) -> None:
+        """What the report says of an image's torch ("none", or its version)."""
+        self.get(role)
+        self.record.images[role].torch = torch
+
     def record_canary(self, canary: Any) -> None:
         """The images a canary's services run, for the report (the database's too)."""
         roles = self.settings.profile.service_roles

@@ -8,7 +8,9 @@ to change: `images` (canaryspec.images.ImageSet) builds and reads the images, `c
 
 from __future__ import annotations
 
+import platform
 import secrets
+import subprocess
 from dataclasses import dataclass, field
 
 from docker import DockerClient
@@ -20,8 +22,9 @@ from canaryspec.handle import CanaryHandle
 from canaryspec.images import ImageSet, connect_engine
 from canaryspec.jobs import StartedJob
 from canaryspec.owners import Owner, sweep_dead_runs
-from canaryspec.reports.record import RunRecord, describe_environment
+from canaryspec.reports.record import RunRecord
 from canaryspec.settings import Settings
+from canaryspec.settings_paths import PROJECT_ROOT
 
 
 @dataclass
@@ -99,3 +102,26 @@ def describe_ports(ports: dict[str, dict[str, str]]) -> str:
     return f"{len(bound)} port(s) published on {', '.join(hosts)}: " + "; ".join(
         f"{service} -> {address}" for project in ports.values()
         for service, address in project.items())
+
+
+def _command_output(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=20,
+                                cwd=PROJECT_ROOT)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip().splitlines()[0] if result.returncode == 0 and \
+        result.stdout.strip() else "unknown"
+
+
+def describe_environment(engine_version: str, compose: list[str] | None) -> dict[str, str]:
+    """Where the run happened: engine, Compose, git revision, host Python."""
+    revision = _command_output(["git", "rev-parse", "--short", "HEAD"])
+    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "docker.engine": engine_version,
+        "compose": _command_output([*compose, "version", "--short"]) if compose else
+        "not used in this run",
+        "git.revision": revision + ("+local changes" if dirty not in {"unknown", ""} else ""),
+        "python": platform.python_version(),
+    }

@@ -2,9 +2,8 @@
 
 One home for: the image roles, the worker types, the job kinds, the canary service that runs
 each worker and the image role it runs, the route that starts each job and the operation type it
-creates. `register_step_types()` turns the closed vocabularies into typed step parameters
-(behave's `register_type` with parse_type's TypeBuilder): a word outside them makes the step
-undefined, which `behave --dry-run` reports, instead of a KeyError mid-run.
+creates, the deployments. canaryspec.step_types turns the closed vocabularies into typed step
+parameters.
 """
 
 from __future__ import annotations
@@ -62,23 +61,3 @@ STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mea
 
 def worker_kind(worker_type: str) -> WorkerKind:
     return WORKERS[worker_type]
-
-
-def register_step_types() -> None:
-    """The typed parameters the step patterns use: {image:ImageRole}, {worker:WorkerKind},
-    {job:JobKind}, {operation:OperationKind}, {status:OperationStatus}, {strategy:Strategy},
-    {case:BadInput}."""
-    from behave import register_type
-    from parse_type import TypeBuilder
-
-    from canaryspec.jobs import BAD_REQUESTS
-
-    register_type(
-        ImageRole=TypeBuilder.make_enum(IMAGE_NAMES),
-        WorkerKind=TypeBuilder.make_enum(WORKERS),
-        JobKind=TypeBuilder.make_enum(JOBS),
-        OperationKind=TypeBuilder.make_enum({j.operation_type: j for j in JOBS.values()}),
-        OperationStatus=TypeBuilder.make_choice(list(OPERATION_STATUSES)),
-        Strategy=TypeBuilder.make_choice(list(STRATEGIES)),
-        BadInput=TypeBuilder.make_enum(BAD_REQUESTS),
-    )

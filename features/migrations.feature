@@ -7,7 +7,7 @@ Feature: Database migrations
   Background:
     Given a canary with a fresh, unmigrated database
 
-  @critical
+  @critical @faults
   Scenario: Starting the backend leaves the schema to the migrations
     When the backend is restarted
     Then the database schema is not at the head revision

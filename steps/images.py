@@ -49,7 +49,7 @@ def step_no_package_anywhere(context: Context, package: str) -> None:
     found = context.image.package_dirs(package)
     assert_that(found, empty(), f"{context.image.facts.tag} contains {package}: {found}")
     if package == "torch":
-        context.run.record.images[context.image.facts.role].torch = "none"
+        context.run.images.note_torch(context.image.facts.role, "none")
 
 
 @then('it can import "{module}"')
@@ -71,7 +71,7 @@ def step_web_app_imports_without_torch(context: Context) -> None:
 def step_reports_torch_version(context: Context) -> None:
     torch = context.image.torch_facts()
     attach_json("torch", torch)
-    context.run.record.images[context.image.facts.role].torch = torch.version
+    context.run.images.note_torch(context.image.facts.role, torch.version)
     assert_that(torch.version, matches_regexp(r"^\d+\.\d+"),
                 f"torch in {context.image.facts.tag} reports no version")
 

@@ -10,8 +10,6 @@ anything.
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +19,6 @@ from typing import Any
 from allure_behave.utils import scenario_history_id
 
 from canaryspec.outcomes import CATEGORIES, Outcome, RunEnd, Verdict, headline, is_selected, judge
-from canaryspec.settings_paths import PROJECT_ROOT
 
 RUN_RECORD = "run.json"
 # The area each feature tag stands for, in report order (Allure's epic, the summary's rows).
@@ -156,26 +153,3 @@ def record_scenario(scenario: Any, verdict: Verdict) -> ScenarioRecord:
         history_id=scenario_history_id(scenario),
         steps=[{"keyword": step.keyword, "name": step.name, "status": step.status.name}
                for step in scenario.all_steps])
-
-
-def _command_output(command: list[str]) -> str:
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=20,
-                                cwd=PROJECT_ROOT)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return result.stdout.strip().splitlines()[0] if result.returncode == 0 and \
-        result.stdout.strip() else "unknown"
-
-
-def describe_environment(engine_version: str, compose: list[str] | None) -> dict[str, str]:
-    """Where the run happened: engine, Compose, git revision, host Python."""
-    revision = _command_output(["git", "rev-parse", "--short", "HEAD"])
-    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
-    return {
-        "docker.engine": engine_version,
-        "compose": _command_output([*compose, "version", "--short"]) if compose else
-        "not used in this run",
-        "git.revision": revision + ("+local changes" if dirty not in {"unknown", ""} else ""),
-        "python": platform.python_version(),
-    }

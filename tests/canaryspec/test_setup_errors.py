@@ -131,3 +131,6 @@ def test_features_behave_cannot_load(tmp_path):
     assert result.returncode == 4
     assert "behave could not load the suite: ConfigError: No steps directory" in \
         _the_one_line(result)
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert summary.startswith("# Canary verdict: NOT RUN — set-up problem (ConfigError)")
+    assert list((tmp_path / "reports" / "junit").glob("*.xml"))

@@ -1,0 +1,26 @@
+"""The closed vocabularies as typed step parameters (behave's `register_type` with parse_type's
+TypeBuilder): a word outside them makes the step undefined, which `behave --dry-run` reports,
+instead of a KeyError mid-run."""
+
+from __future__ import annotations
+
+from behave import register_type
+from parse_type import TypeBuilder
+
+from canaryspec.jobs import BAD_REQUESTS
+from canaryspec.vocabulary import IMAGE_NAMES, JOBS, OPERATION_STATUSES, STRATEGIES, WORKERS
+
+
+def register_step_types() -> None:
+    """The typed parameters the step patterns use: {image:ImageRole}, {worker:WorkerKind},
+    {job:JobKind}, {operation:OperationKind}, {status:OperationStatus}, {strategy:Strategy},
+    {case:BadInput}."""
+    register_type(
+        ImageRole=TypeBuilder.make_enum(IMAGE_NAMES),
+        WorkerKind=TypeBuilder.make_enum(WORKERS),
+        JobKind=TypeBuilder.make_enum(JOBS),
+        OperationKind=TypeBuilder.make_enum({j.operation_type: j for j in JOBS.values()}),
+        OperationStatus=TypeBuilder.make_choice(list(OPERATION_STATUSES)),
+        Strategy=TypeBuilder.make_choice(list(STRATEGIES)),
+        BadInput=TypeBuilder.make_enum(BAD_REQUESTS),
+    )
