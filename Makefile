@@ -11,7 +11,7 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary smoke compare canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint benchmark verdicts real-platform steps-catalog clean
+        lint hadolint benchmark verdicts real-platform allure-report steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -91,6 +91,14 @@ real-platform: venv
 VARIANTS ?=
 verdicts: images
 	$(PY) -m canaryspec verdicts $(VARIANTS)
+
+# The Allure HTML report of the last run (reports/allure-report/), with the Allure command line
+# from its npm package's tarball (this machine kind cannot install it from npm); Java 17.
+ALLURE_TGZ ?= ../shared/tools/allure-commandline-2.46.1.tgz
+allure-report:
+	@test -f "$(ALLURE_TGZ)" || { echo "no Allure tarball at $(ALLURE_TGZ): set ALLURE_TGZ"; exit 2; }
+	mkdir -p build/allure && tar xzf "$(ALLURE_TGZ)" -C build/allure
+	build/allure/package/dist/bin/allure generate reports/allure-results -o reports/allure-report --clean
 
 benchmark: setup
 	$(PY) -m canaryspec benchmark $(BEHAVE_ARGS)
