@@ -220,8 +220,8 @@ def _build(args: list[str]) -> int:
     try:
         run = Run(_settings(_configuration(args)))
         with run.clock.phase("images (build or find)"):
-            run.build_images()
-        images = [run.image(role) for role in run.settings.profile.image_names]
+            run.images.build()
+        images = [run.images.get(role) for role in run.settings.profile.image_names]
     except CanaryspecError as error:
         print(f"canaryspec: {error}", file=sys.stderr)
         return error.exit_code

@@ -103,6 +103,14 @@ def test_compare_says_fails_on_both_when_the_monolith_breaks_too(tmp_path, varia
            "fails on both |" in report
 
 
+def test_build_lists_every_image_of_the_profile():
+    completed = subprocess.run([sys.executable, "-m", "canaryspec", "build", "-D", "build=false"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    for role in ("backend", "worker-cpu", "worker-gpu", "db"):
+        assert f"tradelab-{role}:test" in completed.stdout
+
+
 def test_a_backend_without_alembic_fails_the_run_and_every_report_says_why(tmp_path,
                                                                            variant_tag):
     _derive_backend(variant_tag, "rm -rf /opt/venv/lib/python3*/site-packages/alembic")
