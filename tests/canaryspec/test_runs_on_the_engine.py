@@ -84,23 +84,22 @@ def _compare(tmp_path: Path, tag: str) -> tuple[subprocess.CompletedProcess, str
     return completed, (tmp_path / "reports" / "comparison.md").read_text()
 
 
-def test_compare_names_the_regression_when_only_the_split_breaks(tmp_path, variant_tag):
-    _derive("worker-cpu", variant_tag, BREAK_BACKTESTS)
+@pytest.mark.parametrize(("broken_roles", "verdict", "row"), [
+    pytest.param(("worker-cpu",), "REGRESSION",
+                 "| Backtesting | A backtest with a trained model reports sane metrics | passed | "
+                 "failed | regression |", id="only-the-split-breaks"),
+    pytest.param(("worker-cpu", "worker-gpu"), "FAILS ON BOTH",
+                 "| A backtest with a trained model reports sane metrics | failed | failed | "
+                 "fails on both |", id="the-monolith-breaks-too"),
+])
+def test_compare_names_what_broke_and_where(tmp_path, variant_tag, broken_roles, verdict, row):
+    for role in ("worker-cpu", "worker-gpu"):  # both, so no earlier case's break carries over
+        commands = (BREAK_BACKTESTS,) if role in broken_roles else ()
+        _derive(role, variant_tag, *commands)
     completed, report = _compare(tmp_path, variant_tag)
     assert completed.returncode == 1, completed.stdout[-3000:]
-    assert report.startswith("# Split vs monolith: REGRESSION")
-    assert "| Backtesting | A backtest with a trained model reports sane metrics | passed | " \
-           "failed | regression |" in report
-
-
-def test_compare_says_fails_on_both_when_the_monolith_breaks_too(tmp_path, variant_tag):
-    _derive("worker-cpu", variant_tag, BREAK_BACKTESTS)
-    _derive("worker-gpu", variant_tag, BREAK_BACKTESTS)
-    completed, report = _compare(tmp_path, variant_tag)
-    assert completed.returncode == 1, completed.stdout[-3000:]
-    assert report.startswith("# Split vs monolith: FAILS ON BOTH")
-    assert "| A backtest with a trained model reports sane metrics | failed | failed | " \
-           "fails on both |" in report
+    assert report.startswith(f"# Split vs monolith: {verdict}")
+    assert row in report
 
 
 def test_build_lists_every_image_of_the_profile():
