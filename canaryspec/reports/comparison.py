@@ -3,7 +3,7 @@ split images, side by side (`python -m canaryspec compare`, `reports/comparison.
 
 Parity: every scenario's outcome on both. The split regresses when a scenario that passes on the
 monolith does not pass on it; the verdict is PASSED only without regressions and without
-scenarios failing on both. What the split bought: image sizes, memory, start-up and job times.
+scenarios failing on both or failing split-only checks. What the split bought: image sizes, memory, start-up and job times.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from canaryspec.reports.summary import (
 )
 
 NOT_PASSED = {Outcome.FAILED.value, Outcome.BROKEN.value, Outcome.ABORTED.value}
-REGRESSION, BOTH, IMPROVEMENT, SPLIT_ONLY, SAME = (
-    "regression", "fails on both", "improvement", "split only", "")
+REGRESSION, BOTH, IMPROVEMENT, SPLIT_ONLY, SPLIT_ONLY_FAILS, SAME = (
+    "regression", "fails on both", "improvement", "split only", "split only: fails", "")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ParityRow:
     scenario: str
     monolith: str     # its outcome, or "not run"
     split: str
-    note: str         # regression, fails on both, improvement, split only, or ""
+    note: str         # one of the notes above
 
 
 def _key(s: ScenarioRecord) -> tuple[str, str]:
@@ -47,17 +47,13 @@ def _key(s: ScenarioRecord) -> tuple[str, str]:
 
 def parity(monolith: RunRecord, split: RunRecord) -> list[ParityRow]:
     """Every scenario of either run, the split's order first."""
-    base = {_key(s): s for s in monolith.scenarios}
-    rows, seen = [], set()
-    for scenario in [*split.scenarios, *monolith.scenarios]:
-        key = _key(scenario)
-        if key in seen:
-            continue
-        seen.add(key)
-        on_monolith = base.get(key)
-        on_split = next((s for s in split.scenarios if _key(s) == key), None)
-        m = on_monolith.status if on_monolith else "not run"
-        t = on_split.status if on_split else "not run"
+    on_monolith = {_key(s): s for s in monolith.scenarios}
+    on_split = {_key(s): s for s in split.scenarios}
+    rows = []
+    for key in dict.fromkeys([*on_split, *on_monolith]):
+        scenario = on_split.get(key) or on_monolith[key]
+        m = on_monolith[key].status if key in on_monolith else "not run"
+        t = on_split[key].status if key in on_split else "not run"
         rows.append(ParityRow(scenario.feature, scenario.name, m, t, _note(m, t)))
     return rows
 
@@ -72,17 +68,21 @@ def _note(monolith: str, split: str) -> str:
     if monolith in {Outcome.SKIPPED.value, "not run"} and split == Outcome.PASSED.value:
         return SPLIT_ONLY
     if split in NOT_PASSED:
-        return BOTH  # not judged on the monolith, broken on the split: not a pass anywhere
+        return SPLIT_ONLY_FAILS  # a check the monolith did not run (torch-free backend, sizes)
     return SAME
 
 
 def verdict(rows: list[ParityRow]) -> tuple[str, int]:
     """(the verdict line, the exit code)."""
     regressions = [r for r in rows if r.note == REGRESSION]
+    split_only = [r for r in rows if r.note == SPLIT_ONLY_FAILS]
     both = [r for r in rows if r.note == BOTH]
     if regressions:
         return (f"REGRESSION — {len(regressions)} scenario(s) pass on the monolith and not on "
                 f"the split: {'; '.join(r.scenario for r in regressions)}"), 1
+    if split_only:
+        return (f"FAILED — the split fails {len(split_only)} of its own check(s), which the "
+                f"monolith does not run: {'; '.join(r.scenario for r in split_only)}"), 1
     if both:
         return (f"FAILS ON BOTH — no regression, but {len(both)} scenario(s) pass on neither: "
                 f"{'; '.join(r.scenario for r in both)}"), 1

@@ -86,3 +86,13 @@ def test_the_comparison_lands_in_the_split_runs_record(tmp_path):
     stored = RunRecord.read(tmp_path)
     assert stored.comparison["verdict"] == line and stored.comparison["exit_code"] == code == 0
     assert len(stored.comparison["parity"]) == 2
+
+
+def test_a_split_only_check_failing_on_the_split_fails_the_comparison_and_says_so():
+    split = {**SAME, "The backend image does not contain torch": "failed"}
+    monolith = {**SAME, "The backend image does not contain torch": "skipped"}
+    rows = comparison.parity(_run("monolith", monolith), _run("split", split))
+    line, code = comparison.verdict(rows)
+    assert (code, rows[2].note) == (1, "split only: fails")
+    assert line == ("FAILED — the split fails 1 of its own check(s), which the monolith does not "
+                    "run: The backend image does not contain torch")
