@@ -70,13 +70,18 @@ class ImageProbe:
     def migration_files(self) -> list[str]:
         """Alembic configuration and migration scripts anywhere in the image (installed
         packages aside: a library is not a migration)."""
-        script = ("find / -xdev \\( -name '*-packages' -o -name proc -o -name sys \\) -prune "
+        # Without find, the pipeline would print nothing: "no migrations" by accident.
+        script = ("command -v find >/dev/null || exit 127; "
+                  "find / -xdev \\( -name '*-packages' -o -name proc -o -name sys \\) -prune "
                   "-o \\( -name alembic.ini -o -path '*/versions/*.py' \\) -print 2>/dev/null "
                   "| while read -r f; do case $f in *alembic.ini) echo $f;; *) "
                   "grep -lE '^(down_)?revision[^=]*=' $f;; "
                   "esac; done")
-        return sorted(line for line in self.run(["sh", "-c", script]).output.splitlines()
-                      if line.startswith("/"))
+        result = self.run(["sh", "-c", script])
+        if result.exit_code == 127:
+            raise RuntimeError(f"cannot look for migration files in {self.facts.tag}: it has no "
+                               "`find`")
+        return sorted(line for line in result.output.splitlines() if line.startswith("/"))
 
     def imports_without(self, module: str, forbidden: str) -> CommandResult:
         """Import `module` and fail if that pulled in `forbidden` (e.g. the app without torch)."""

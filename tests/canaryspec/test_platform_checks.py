@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from canaryspec.canary import ComposeModel, find_compose, render_override
-from canaryspec.image_checks import TorchFacts, cuda_evidence
+from canaryspec.image_checks import ImageProbe, TorchFacts, cuda_evidence
+from canaryspec.images import CommandResult, ImageFacts
 from canaryspec.migrations import heads_of
 
 # `alembic heads` as the real platform prints it: its own log lines around the answer.
@@ -128,3 +129,16 @@ def test_nothing_of_the_host_is_mounted(resolved):
     _, config = resolved
     assert not any(Path(m.get("source", "x")).is_absolute()
                    for s in config["services"].values() for m in s.get("volumes", []))
+
+
+class _ProbeWithoutFind(ImageProbe):
+    """An image whose shell has no `find` (the command answers 127, as sh does)."""
+
+    def run(self, command: list[str]) -> CommandResult:
+        return CommandResult(127, "")
+
+
+def test_an_image_without_find_is_not_an_image_without_migrations():
+    facts = ImageFacts("worker-cpu", "w:t", "1", 1, "10001", [], "/", None)
+    with pytest.raises(RuntimeError, match="no `find`"):
+        _ProbeWithoutFind(None, facts, {}).migration_files()
