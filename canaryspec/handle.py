@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from canaryspec import migrations
+from canaryspec import interrupts, migrations
 from canaryspec.api import PlatformClient, Reply
 from canaryspec.canary import Canary, StopResult, file_exists
 from canaryspec.jobs import (
@@ -205,8 +205,8 @@ class CanaryHandle:
     def settle(self, started: StartedJob) -> bool:
         """After a scenario: cancel the job if it still runs and wait until its kind of worker
         is free again, so the next scenario starts from an idle canary. True if it cancelled."""
-        if not started.accepted:
-            return False
+        if not started.accepted or interrupts.STATE.received:
+            return False  # interrupted: the canary is removed next; waiting would only delay it
         op = self.operation(started.operation_id)
         cancelled = op is not None and op.status not in TERMINAL
         if cancelled:
