@@ -17,7 +17,7 @@ from docker import DockerClient
 from canaryspec import interrupts
 from canaryspec.canary import Canary, ComposeModel, remove_run_containers
 from canaryspec.clock import PhaseClock
-from canaryspec.errors import CanaryUnavailable
+from canaryspec.errors import CanaryspecError, CanaryUnavailable
 from canaryspec.handle import CanaryHandle
 from canaryspec.images import ImageSet
 from canaryspec.outcomes import BLOCKED_PREFIX, headline
@@ -63,6 +63,8 @@ class CanaryPool:
                 self.record.startup.update({f"{service} ready": seconds for service, seconds
                                             in handle.canary.ready_after.items()})
                 self.record.memory["idle"] = handle.canary.memory_mb()
+            except CanaryspecError:
+                raise  # a set-up stop keeps its own exit code
             except AssertionError as exc:
                 raise CanaryUnavailable(f"canary {handle.canary.project} did not become ready: "
                                         f"{headline(str(exc))}", handle.canary.evidence()) \
@@ -132,6 +134,8 @@ class CanaryPool:
                                         timeout=self.settings.deadlines.ready)
                 handle = CanaryHandle.connect(canary, self.settings)
                 handle.wait_until_answering()
+        except CanaryspecError:
+            raise  # a set-up stop keeps its own exit code
         except AssertionError as exc:
             cause = canary.failure_cause() or headline(str(exc))
             raise CanaryUnavailable(f"canary {canary.project} did not come up: {cause}",

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from canaryspec.errors import CanaryspecError
+
 
 class Outcome(StrEnum):
     PASSED = "passed"
@@ -74,9 +76,15 @@ CATEGORIES = (ABORTED, INFRASTRUCTURE, CANARY_DOWN, TEST_DATA, SUITE_ERROR, PROD
 # A failure whose cause is the data the canary was given, not the platform's logic.
 TEST_DATA_CAUSE = re.compile(r"No market data|Strategy file not found|usable bars in the date "
                              r"range|is the data volume seeded")
-# Set-up problems (canaryspec.errors) that stop a run, by class name.
-INFRASTRUCTURE_KINDS = {"EngineUnavailable", "ImageUnavailable", "ComposeUnavailable",
-                        "ComposeFailed", "PortInUse", "ConfigError", "CanaryspecError"}
+
+
+def _class_names(root: type) -> set[str]:
+    return {root.__name__}.union(*(_class_names(sub) for sub in root.__subclasses__()))
+
+
+# Set-up problems (canaryspec.errors) that stop a run, by class name (as run.json records them):
+# every CanaryspecError, so a new kind of set-up problem is never filed as a product defect.
+INFRASTRUCTURE_KINDS = _class_names(CanaryspecError)
 # What stops a scenario from being judged at all (canaryspec.errors): broken, whatever it is.
 NOT_JUDGED_KINDS = INFRASTRUCTURE_KINDS | {"CanaryUnavailable"}
 BLOCKED_PREFIX = "blocked by: "

@@ -215,3 +215,9 @@ def test_a_reason_keeps_its_decisive_line():
     assert decisive_line("INFO starting\nERROR: relation \"x\" does not exist\nINFO bye") == \
         'ERROR: relation "x" does not exist'
     assert headline("one line") == "one line"
+
+
+def test_every_kind_of_set_up_problem_is_infrastructure_never_a_product_defect():
+    for kind in ("ConfigError", "EngineUnavailable", "ImageUnavailable", "ComposeUnavailable",
+                 "PortInUse", "ComposeFailed", "CanaryspecError"):
+        assert category_for(Outcome.BROKEN, "x", kind).key == "infrastructure", kind
