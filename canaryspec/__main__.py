@@ -91,7 +91,7 @@ def _clear_stale(reports: Path) -> Path:
     from canaryspec.reports import allure
     from canaryspec.reports.record import RUN_RECORD
 
-    for stale in (RUN_RECORD, "summary.md", "benchmark.md", "phases.json"):
+    for stale in (RUN_RECORD, "summary.md", "comparison.md", "benchmark.md", "phases.json"):
         (reports / stale).unlink(missing_ok=True)
     results_dir = reports / allure.RESULTS_DIR
     allure.prepare(results_dir, reports)
