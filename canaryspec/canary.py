@@ -422,7 +422,8 @@ class Canary:
             while process.poll() is None:
                 states = [self.service_state(s) for s in self.all_services]
                 self.note_ready(states)
-                cause = self.failure_cause()
+                # The services are read again (with their logs) only once one has failed.
+                cause = any(self.has_failed(s) for s in states) and self.failure_cause()
                 if cause:
                     raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
                                             self.evidence())

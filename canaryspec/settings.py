@@ -175,10 +175,6 @@ class Settings:
         return budgets[role]
 
     @property
-    def ready_timeout_s(self) -> float:
-        return self.deadlines.ready
-
-    @property
     def canary_compose_file(self) -> Path:
         path = self.compose_file or self.profile.compose_file
         if path is None:

@@ -57,7 +57,3 @@ DEPLOYMENTS = {"split": {},
 OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 # The strategies the features name: the shipped ones, and the handoff's broken name.
 STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mean_reversion")
-
-
-def worker_kind(worker_type: str) -> WorkerKind:
-    return WORKERS[worker_type]
