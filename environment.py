@@ -29,7 +29,7 @@ from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
 from canaryspec.errors import CanaryspecError
-from canaryspec.reports.attach import attach_json, attach_text
+from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
 from canaryspec.run import Run
 from canaryspec.settings import load_settings
 from canaryspec.step_types import register_step_types
@@ -111,11 +111,10 @@ def _stop_run(context: Context, error: CanaryspecError) -> None:
 # ============================================================================================
 # REPORTING
 # ============================================================================================
-def _attach_http_exchanges(context: Context, name: str = "HTTP exchanges") -> None:
+def _attach_http_exchanges(context: Context) -> None:
     handle = getattr(context, "canary", None)
-    new = handle.api.unreported() if handle is not None else []
-    if new:
-        attach_text(name, "\n\n".join(x.render() for x in new))
+    if handle is not None:
+        attach_unreported_exchanges(handle.api)
 
 
 def _attach_failure_evidence(context: Context, step: Step) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from canaryspec.responses import MISSING, dig
 from canaryspec.vocabulary import API, JobKind
 
 # Values under keys like these never reach a report.
@@ -90,10 +91,8 @@ class Reply:
 
     def field(self, path: str) -> Any:
         """A field of the answer by dotted path (`database.migrated`), or None."""
-        value = self.body
-        for key in path.split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        return value
+        value = dig(self.body, path)
+        return None if value is MISSING else value
 
     def detail(self, key: str) -> Any:
         """A field of the error's `detail` object (the contract's 503 body), or None."""

@@ -12,15 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-_MISSING = object()
+MISSING = object()
 
 
 def dig(body: Any, path: str) -> Any:
-    """The value at a dotted path (`metadata.parameters.worker_id`), or _MISSING."""
+    """The value at a dotted path (`metadata.parameters.worker_id`), or MISSING."""
     value = body
     for key in path.split("."):
         if not isinstance(value, Mapping) or key not in value:
-            return _MISSING
+            return MISSING
         value = value[key]
     return value
 

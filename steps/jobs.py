@@ -17,7 +17,7 @@ from hamcrest import (
 
 from canaryspec import jobs
 from canaryspec.jobs import BadRequest, StartedJob
-from canaryspec.reports.attach import attach_json, attach_text
+from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
 from canaryspec.vocabulary import JOBS, JobKind, WorkerKind
 
 TRAINING, BACKTEST = JOBS["training"], JOBS["backtest"]
@@ -34,9 +34,7 @@ def _settle(context: Context, started: StartedJob) -> None:
     if context.canary.settle(started):
         attach_text("clean-up", f"cancelled what the scenario left running: "
                                 f"{started.operation_id}")
-    exchanges = context.canary.api.unreported()
-    if exchanges:
-        attach_text("HTTP exchanges (clean-up)", "\n\n".join(x.render() for x in exchanges))
+    attach_unreported_exchanges(context.canary.api, "HTTP exchanges (clean-up)")
 
 
 def _start(context: Context, job: JobKind, request: dict) -> StartedJob:

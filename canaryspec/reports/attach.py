@@ -25,6 +25,13 @@ def attach_text(name: str, text: str) -> None:
     allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
 
 
+def attach_unreported_exchanges(api: Any, name: str = "HTTP exchanges") -> None:
+    """The HTTP exchanges `api` (a PlatformClient) made since the last attachment, if any."""
+    exchanges = api.unreported()
+    if exchanges:
+        attach_text(name, "\n\n".join(x.render() for x in exchanges))
+
+
 def plain(data: Any) -> Any:
     """Dataclasses (and lists of them) as JSON-ready dicts."""
     if dataclasses.is_dataclass(data) and not isinstance(data, type):
