@@ -363,17 +363,22 @@ class Canary:
         """Fill the volumes that replace the compose file's host folders: the profile's market
         data into the data folder, and each folder a service mounts read-write made writable
         by that service's user (a non-root worker saves its models there)."""
-        binds = self.model.bind_mounts()
+        binds, market = self.model.bind_mounts(), self.settings.profile.market_data
+        seeded: set[str] = set()              # several services mount the same folder:
+        owned: set[tuple[str, str]] = set()   # seed it once, chown it once per user's image
         for service in self._services_to_start():
+            image = self.images()[service]
             for mount in self.model.config["services"][service].get("volumes") or []:
                 if mount.get("type") != "bind":
                     continue
                 volume = f"{self.project}_{binds[mount['source']]}"
-                market = self.settings.profile.market_data
-                if market is not None and mount["target"] == self.settings.profile.data_mount:
-                    self._put_files(volume, self.images()[service], tar_of(market.files()))
-                if not mount.get("read_only"):
-                    self._give_to_user_of(volume, self.images()[service])
+                if market is not None and mount["target"] == self.settings.profile.data_mount \
+                        and volume not in seeded:
+                    self._put_files(volume, image, tar_of(market.files()))
+                    seeded.add(volume)
+                if not mount.get("read_only") and (volume, image) not in owned:
+                    self._give_to_user_of(volume, image)
+                    owned.add((volume, image))
 
     def _put_files(self, volume: str, image: str, archive: bytes) -> None:
         helper = self.client.containers.create(image, entrypoint=["true"], user="0",

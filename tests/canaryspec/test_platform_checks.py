@@ -4,10 +4,11 @@ as a build (not a host) property, and the override that makes any compose file a
 import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from canaryspec.canary import ComposeModel, find_compose, render_override
+from canaryspec.canary import Canary, ComposeModel, find_compose, render_override
 from canaryspec.image_checks import ImageProbe, TorchFacts, cuda_evidence
 from canaryspec.images import CommandResult, ImageFacts
 from canaryspec.migrations import heads_of
@@ -142,3 +143,34 @@ def test_an_image_without_find_is_not_an_image_without_migrations():
     facts = ImageFacts("worker-cpu", "w:t", "1", 1, "10001", [], "/", None)
     with pytest.raises(RuntimeError, match="no `find`"):
         _ProbeWithoutFind(None, facts, {}).migration_files()
+
+
+class _SeedingRecorder(Canary):
+    """A canary of the fixed compose file that records what seeding would do to its volumes."""
+
+    def __init__(self, model: ComposeModel):  # no engine: only _seed_volumes runs
+        self.model, self.project, self.calls = model, "canary-r1", []
+        self.settings = SimpleNamespace(profile=SimpleNamespace(
+            market_data=SimpleNamespace(files=lambda: iter([("EURUSD_1h.csv", b"x")])),
+            data_mount="/mnt/shared/data"))
+
+    def _services_to_start(self) -> set[str]:
+        return set(self.model.config["services"])
+
+    def images(self) -> dict[str, str]:
+        return {s: str(c["image"]) for s, c in self.model.config["services"].items()}
+
+    def _put_files(self, volume: str, image: str, archive: bytes) -> None:
+        self.calls.append(("seed", volume))
+
+    def _give_to_user_of(self, volume: str, image: str) -> None:
+        self.calls.append(("chown", volume, image))
+
+
+def test_a_folder_several_services_mount_is_seeded_once(resolved):
+    model, _ = resolved
+    canary = _SeedingRecorder(model)
+    canary._seed_volumes()
+    assert canary.calls.count(("seed", "canary-r1_host-data")) == 1
+    assert ("chown", "canary-r1_host-models", "platform-worker-cpu:test") in canary.calls
+    assert len(canary.calls) == len(set(canary.calls))
