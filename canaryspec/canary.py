@@ -359,24 +359,51 @@ class Canary:
             out.write(render_override(override) + "\n")
         self._override = Path(path)
 
+    def _seeded_volume(self, mount: dict[str, Any]) -> tuple[str, str | None] | None:
+        """The project volume a service mount stands for (a host folder replaced by a volume of
+        the canary's own, or a named volume of the file) and the folder inside it that is the
+        profile's data folder ("" = its root, None = it does not hold it); None for other
+        mounts, and for named volumes that do not hold the data folder."""
+        data_mount = self.settings.profile.data_mount
+        target = str(mount.get("target", "")).rstrip("/")
+        if data_mount == target:
+            folder: str | None = ""
+        elif data_mount.startswith(target + "/"):
+            folder = data_mount[len(target) + 1:]
+        else:
+            folder = None
+        if mount.get("type") == "bind":
+            return f"{self.project}_{self.model.bind_mounts()[mount['source']]}", folder
+        if mount.get("type") == "volume" and folder is not None:
+            spec = (self.model.config.get("volumes") or {}).get(mount["source"]) or {}
+            # `compose config` fills in the file's own project name; this canary runs under
+            # its own (-p), so only a name the file sets itself stays as it is.
+            resolved = f"{self.model.config.get('name')}_{mount['source']}"
+            name = spec.get("name")
+            return (name if name and name != resolved else
+                    f"{self.project}_{mount['source']}"), folder
+        return None
+
     def _seed_volumes(self) -> None:
-        """Fill the volumes that replace the compose file's host folders: the profile's market
-        data into the data folder, and each folder a service mounts read-write made writable
-        by that service's user (a non-root worker saves its models there)."""
-        binds, market = self.model.bind_mounts(), self.settings.profile.market_data
+        """Fill the canary's volumes before anything runs: the profile's market data (the
+        suite's known answers) into the data folder, and each folder a service mounts
+        read-write that the suite seeded or that replaces a host folder made writable by that
+        service's user (a non-root worker saves its models there)."""
+        market = self.settings.profile.market_data
         seeded: set[str] = set()              # several services mount the same folder:
         owned: set[tuple[str, str]] = set()   # seed it once, chown it once per user's image
-        for service in self._services_to_start():
+        for service in sorted(self._services_to_start()):
             image = self.images()[service]
             for mount in self.model.config["services"][service].get("volumes") or []:
-                if mount.get("type") != "bind":
+                found = self._seeded_volume(mount)
+                if found is None:
                     continue
-                volume = f"{self.project}_{binds[mount['source']]}"
-                if market is not None and mount["target"] == self.settings.profile.data_mount \
-                        and volume not in seeded:
-                    self._put_files(volume, image, tar_of(market.files()))
+                volume, folder = found
+                if market is not None and folder is not None and volume not in seeded:
+                    self._put_files(volume, image, tar_of(market.files(folder)))
                     seeded.add(volume)
-                if not mount.get("read_only") and (volume, image) not in owned:
+                if not mount.get("read_only") and (volume, image) not in owned and \
+                        (mount.get("type") == "bind" or volume in seeded):
                     self._give_to_user_of(volume, image)
                     owned.add((volume, image))
 
@@ -412,7 +439,7 @@ class Canary:
         self.started, self.up_at = True, time.monotonic()
         atexit.register(self.down)  # a crash past behave's hooks still cleans up
         self._write_override()
-        if self.model.bind_mounts():
+        if self.model.bind_mounts() or self.settings.profile.market_data is not None:
             # Create the project (its volumes) first, so they can be seeded before anything runs.
             created = self._compose("up", "--no-start", "--pull", "never", *self.services)
             if created.returncode != 0:
@@ -625,19 +652,33 @@ class Canary:
         container.start()
         return result
 
-    def kill(self, service: str) -> None:
-        """SIGKILL the service's container (no clean shutdown) and start it again."""
+    def crash(self, service: str) -> tuple[int, str]:
+        """SIGKILL every process of the service's container but its init, from inside (as an
+        out-of-memory kill or a segfault ends a worker): the container then exits by itself,
+        and what happens next is its restart policy's doing, not the suite's. Returns the
+        container's (restart count, start time) from before the crash."""
         container = self._running_container(service)
-        container.kill()
-        container.wait(condition="not-running", timeout=30)
         container.reload()
-        if container.status in {"exited", "dead", "created"}:
-            # A killed container is not restarted by its policy on every engine: start it.
-            try:
-                container.start()
-            except docker.errors.APIError as exc:
-                if "already" not in str(exc).lower():
-                    raise
+        before = (int(container.attrs.get("RestartCount") or 0),
+                  str(container.attrs["State"].get("StartedAt")))
+        # kill(-1) reaches every process of the container's PID namespace but its init and
+        # the caller; the init (tini) then exits with its child's signal.
+        result = self.exec(service, ["sh", "-c", "kill -9 -1"], user="0")
+        if result.exit_code not in {0, -1, 137}:
+            raise RuntimeError(f"could not crash {service} from inside: {result.output}")
+        return before
+
+    def restarts(self, service: str) -> tuple[int, str, str]:
+        """The container's (restart count, start time, status) as the engine has them now."""
+        container = self._running_container(service)
+        container.reload()
+        return (int(container.attrs.get("RestartCount") or 0),
+                str(container.attrs["State"].get("StartedAt")), container.status)
+
+    def restart_policy(self, service: str) -> str:
+        container = self._running_container(service)
+        return str((container.attrs["HostConfig"].get("RestartPolicy") or {}).get("Name") or
+                   "no")
 
     def memory_mb(self) -> dict[str, float]:
         """Resident memory of each running service (the engine's stats: cgroup rss), in MB."""

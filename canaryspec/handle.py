@@ -11,7 +11,9 @@ container log tail of the services involved when it times out.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +30,9 @@ from canaryspec.jobs import (
     ProgressSample,
     StartedJob,
     describe,
-    rising_readings,
 )
 from canaryspec.readiness import wait_for_services_ready
+from canaryspec.responses import MISSING, dig
 from canaryspec.settings import Settings
 from canaryspec.vocabulary import WORKERS, JobKind, WorkerKind
 from canaryspec.waiting import Observation, wait_until
@@ -175,11 +177,10 @@ class CanaryHandle:
                           what=f"operation {started.operation_id} making progress",
                           services=["backend", started.job.worker.service])
 
-    def watch_progress_rise(self, started: StartedJob) -> list[ProgressSample]:
-        """Read the running operation's progress until two in-between readings have risen one
-        after the other; return every distinct reading. Asks only for what "progress rises"
-        means, not for the job to finish; a job that ends first (a platform that reports only
-        0 and 100 %) fails at once with what it showed."""
+    def watch_to_the_end(self, started: StartedJob) -> list[ProgressSample]:
+        """Read the operation from now until it ends, every 0.1 s; return every distinct
+        reading (status, percentage, step) in order, the final one last. The whole life is
+        judged afterwards (jobs.life_problems), not its first good sign."""
         samples: list[ProgressSample] = []
 
         def check() -> Observation[list[ProgressSample]]:
@@ -188,16 +189,44 @@ class CanaryHandle:
                 sample = ProgressSample(op.status, op.percentage, op.current_step)
                 if not samples or samples[-1] != sample:
                     samples.append(sample)
-                if op.finished and not rising_readings(samples):
-                    shown = ", ".join(f"{s.percentage:g}% {s.status}" for s in samples)
-                    raise AssertionError(f"operation {op.operation_id} ended {op.status} "
-                                         f"without two rising readings while it ran: {shown}")
-            return Observation(bool(rising_readings(samples)), samples, describe(op))
+                if op.finished:
+                    started.finished(op)
+            return Observation(op is not None and op.finished, samples, describe(op))
 
-        self._wait(check, timeout=self.deadlines.progress, interval=0.1,
-                   what=f"two rising progress readings of {started.operation_id}",
+        self._wait(check, timeout=self.deadlines.job_done, interval=0.1,
+                   what=f"operation {started.operation_id} running to its end",
                    services=["backend", started.job.worker.service])
         return samples
+
+    def orphan_timeout(self) -> tuple[float, float]:
+        """(after how long the backend fails an operation no worker claims, how often it
+        looks), as the deployment sets them: the backend's environment where the profile
+        names the variables, else the platform's own defaults (the profile's data)."""
+        timers, env = self.settings.profile.timers, self.canary.env_of("backend")
+        return (float(env.get(timers.orphan_timeout_env, timers.orphan_timeout_s)),
+                float(env.get(timers.orphan_check_env, timers.orphan_check_s)))
+
+    def send_to_worker(self, job: JobKind, request: dict[str, Any]) -> Reply:
+        """Hand a job straight to a worker of its kind, as the backend would (the contract's
+        worker side): what the worker itself decides, without the backend's checks first."""
+        url = self.canary.url(job.worker.service) + job.dispatch_path
+        return self.api.request("POST", url, json_body=request)
+
+    def worker_own_health(self, worker: WorkerKind) -> dict[str, Any]:
+        """The worker's own /health (not the backend's registry)."""
+        return WorkerClient.of(self.canary, worker).health()
+
+    def send_at_once(self, job: JobKind, requests: list[dict[str, Any]]) -> list[StartedJob]:
+        """Send the requests to the backend together (released by one barrier, each on its
+        own connection), whatever the answers."""
+        barrier = threading.Barrier(len(requests))
+
+        def send_one(request: dict[str, Any]) -> StartedJob:
+            barrier.wait(timeout=30)
+            return self.send(job, request)
+
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            return list(pool.map(send_one, requests))
 
     def cancel(self, started: StartedJob) -> Reply:
         return self.api.cancel_operation(started.operation_id)
@@ -250,12 +279,27 @@ class CanaryHandle:
                           what=f"a checkpoint of {op_id}",
                           services=["backend", started.job.worker.service])
 
-    def backtest_metrics(self, started: StartedJob) -> dict[str, Any]:
-        """A finished backtest's metrics, through the results endpoint (what a client gets)."""
+    def results(self, started: StartedJob) -> dict[str, Any]:
+        """A finished job's results, through the results endpoint (what a client gets)."""
         reply = self.api.operation_results(started.operation_id)
         if reply.status != 200 or not isinstance(reply.body, dict):
             raise AssertionError(f"results of {started.operation_id}: {reply.brief()}")
-        return (reply.body.get("results") or {}).get("metrics") or {}
+        return reply.body.get("results") or {}
+
+    def backtest_metrics(self, started: StartedJob) -> dict[str, Any]:
+        return self.results(started).get("metrics") or {}
+
+    def backtest_model_checksums(self, started: StartedJob) -> tuple[Any, str]:
+        """(the checksum the backtest says its model had, the SHA-256 of the file it was given,
+        read on the models volume by the backtest worker's container)."""
+        reported = dig(self.results(started), self.responses.loaded_model_checksum)
+        model_path = started.request.get("model_path", "") if isinstance(started.request,
+                                                                          dict) else ""
+        path = self.responses.model_file_of(str(model_path))
+        result = self.canary.exec(WORKERS["backtesting"].service, ["sha256sum", path])
+        if result.exit_code != 0:
+            raise AssertionError(f"cannot read {path} on the models volume: {result.output}")
+        return (None if reported is MISSING else reported), result.output.split()[0]
 
     def listed(self, started: StartedJob) -> tuple[tuple[str, str] | None, Reply]:
         """How the operations list (newest first) shows the job — (status, operation type), or
@@ -381,9 +425,26 @@ class CanaryHandle:
         self.canary.restart(service)
         self._back_up(service)
 
-    def kill(self, service: str) -> None:
-        """SIGKILL a service (no clean shutdown), start it again, wait until it is back."""
-        self.canary.kill(service)
+    def crash(self, service: str) -> tuple[int, str]:
+        """Kill the service's processes from inside (no clean shutdown; the suite starts
+        nothing); returns its container's (restart count, start time) from before."""
+        return self.canary.crash(service)
+
+    def restarted_by_the_engine(self, service: str, before: tuple[int, str]) -> None:
+        """The engine has started the crashed service's container again by itself (its
+        restart policy, as the compose file declares it), and the service is back."""
+        policy = self.canary.restart_policy(service)
+
+        def check() -> Observation[tuple[int, str, str]]:
+            count, started_at, status = self.canary.restarts(service)
+            again = (count, started_at) != before and status == "running"
+            return Observation(again, (count, started_at, status),
+                               f"{service} {status}, restarted {count} time(s), started at "
+                               f"{started_at} (before the crash: {before[1]}); restart "
+                               f"policy {policy}")
+
+        self._wait(check, timeout=self.deadlines.ready, what=f"the engine restarting {service} "
+                   f"after it died", services=[service])
         self._back_up(service)
 
     def stop_and_start(self, service: str) -> StopResult:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from canaryspec.api import Reply
 from canaryspec.responses import Responses
+from canaryspec.seeding import PERIODS, Period, planted_pattern
 from canaryspec.vocabulary import JOBS, JobKind
 
 TERMINAL = {"completed", "failed", "cancelled"}
 
-# The seed's canary trained on EURUSD 1h; half a year keeps a run in seconds.
-TRAINING_RANGE = ("2024-01-01", "2024-07-01")
-BACKTEST_RANGE = ("2024-07-01", "2024-10-01")
+# Every training and backtest a scenario runs spans a period whose planted pattern the suite
+# knows (canaryspec.seeding): a quarter of hourly bars trains in about a second.
+TRAINING_PERIOD = PERIODS["the training quarter"]
+BACKTEST_PERIOD = PERIODS["the backtest month"]
+TRAINING_RANGE = (TRAINING_PERIOD.start.isoformat(), TRAINING_PERIOD.end.isoformat())
+BACKTEST_RANGE = (BACKTEST_PERIOD.start.isoformat(), BACKTEST_PERIOD.end.isoformat())
 # Two years of hourly bars: with a fuller strategy (v3_multi_symbol) long enough to watch
 # progress, find the worker busy, and cancel mid-run.
 LONG_TRAINING = {"start_date": "2023-01-02", "end_date": "2024-12-31"}
@@ -75,6 +80,93 @@ def training_request(strategy: str, *, long: bool = False, **overrides: Any) -> 
 def backtest_request(strategy: str, **overrides: Any) -> dict[str, Any]:
     return {"strategy_name": strategy, "symbol": "EURUSD", "timeframe": "1h",
             "start_date": BACKTEST_RANGE[0], "end_date": BACKTEST_RANGE[1], **overrides}
+
+
+def direct_training() -> dict[str, Any]:
+    """A training as the backend hands it to a worker (the contract's worker side), with an
+    operation id of the suite's own, for asking a worker directly."""
+    return {"task_id": f"op_training_canary_direct_{uuid.uuid4().hex[:8]}",
+            "strategy_yaml": "name: canary_direct\n", "symbols": ["EURUSD"],
+            "timeframes": ["1h"], "start_date": TRAINING_RANGE[0],
+            "end_date": TRAINING_RANGE[1]}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as a scenario asks for it: a strategy trained on one symbol over a period."""
+
+    strategy: str
+    symbol: str
+    period: Period
+
+    def training_request(self) -> dict[str, Any]:
+        return training_request(self.strategy, symbols=[self.symbol], timeframes=["1h"],
+                                start_date=self.period.start.isoformat(),
+                                end_date=self.period.end.isoformat())
+
+    def __str__(self) -> str:
+        return f"{self.strategy} trained on {self.symbol} over {self.period.name}"
+
+
+def market_request(strategy: str, symbol: str, period: Period, model_path: str) \
+        -> dict[str, Any]:
+    """A backtest of the model at `model_path` on `symbol`'s hourly bars over `period`."""
+    return backtest_request(strategy, symbol=symbol, start_date=period.start.isoformat(),
+                            end_date=period.end.isoformat(), model_path=model_path)
+
+
+# What a backtest of a model on planted data must show. A model that learned the pattern of
+# the market it replays is right on most trades (perfectly, for "reverses"); one that learned
+# the other pattern is wrong on most. A model that learned nothing is near 50 %: neither.
+KNOWN_RESULTS = {
+    "profits": {"total_return": (0.0, None), "win_rate": (0.7, None)},
+    "loses": {"total_return": (None, 0.0), "win_rate": (None, 0.3)},
+}
+MIN_KNOWN_ANSWER_TRADES = 20
+
+
+@dataclass(frozen=True)
+class KnownAnswer:
+    """The result the planted market data dictates for a backtest of `model` on `market`
+    over `period`: "profits" when the model learned the pattern the market follows there,
+    "loses" otherwise."""
+
+    model: ModelSpec
+    market: str
+    period: Period
+
+    @property
+    def learned(self) -> str:
+        return planted_pattern(self.model.symbol, self.model.period)
+
+    @property
+    def replayed(self) -> str:
+        return planted_pattern(self.market, self.period)
+
+    @property
+    def expected(self) -> str:
+        return "profits" if self.learned == self.replayed else "loses"
+
+    def explain(self) -> str:
+        return (f"{self.model} learned that prices {self.learned}; {self.market} "
+                f"{self.replayed} over {self.period.name}")
+
+    def problem(self, metrics: dict[str, Any], responses: Responses, expected: str) \
+            -> str | None:
+        """None when the metrics show `expected` (which must be what the data dictates), else
+        a sentence saying what was seen and which correspondence it breaks."""
+        if expected != self.expected:
+            raise ValueError(f"the feature expects a backtest that {expected}, but the planted "
+                             f"data says it {self.expected}: {self.explain()}")
+        bounds = [(name, low, high) for name, (low, high) in KNOWN_RESULTS[expected].items()]
+        bounds.append(("total_trades", MIN_KNOWN_ANSWER_TRADES, None))
+        problems = metric_bounds_problems(metrics, bounds, responses)
+        if not problems:
+            return None
+        seen = ", ".join(f"{name} {responses.metric(metrics, name)[1]}"
+                         for name in ("total_return", "win_rate", "total_trades"))
+        return (f"expected a backtest that {expected} ({self.explain()}), but it reported "
+                f"{seen}: {'; '.join(problems)}")
 
 
 @dataclass(frozen=True)
@@ -165,9 +257,38 @@ def rising_readings(samples: list[ProgressSample]) -> list[ProgressSample]:
     return [b for a, b in itertools.pairwise(between) if b.percentage > a.percentage]
 
 
-def went_backwards(samples: list[ProgressSample]) -> bool:
-    running = [s.percentage for s in samples if s.status == "running"]
-    return running != sorted(running)
+# The edges an operation's status may take (a status may also stay as it is).
+LEGAL_MOVES = {"pending": {"running", "failed", "cancelled"},
+               "running": {"completed", "failed", "cancelled"}}
+
+
+def life_problems(samples: list[ProgressSample], ends: str) -> list[str]:
+    """What is wrong with a job's whole life as read from start to end (empty when nothing
+    is): its status moved only along legal edges and ended `ends`; progress never fell back
+    or left [0, 100]; it showed two rising readings while it ran; it ended at 100 %."""
+    problems = []
+    statuses = [s.status for s in samples]
+    for before, after in itertools.pairwise(statuses):
+        if after != before and after not in LEGAL_MOVES.get(before, set()):
+            problems.append(f"its status moved from {before} to {after}")
+    if not statuses or statuses[-1] != ends:
+        problems.append(f"it ended {statuses[-1] if statuses else 'unseen'}, not {ends}")
+    out_of_range = [s.percentage for s in samples if not 0 <= s.percentage <= 100]
+    if out_of_range:
+        problems.append(f"its progress left [0, 100]: {out_of_range}")
+    for a, b in itertools.pairwise(samples):
+        if b.percentage < a.percentage:
+            problems.append(f"its progress fell back from {a.percentage:g}% ({a.status}) to "
+                            f"{b.percentage:g}% ({b.status})")
+    if not rising_readings(samples):
+        problems.append("it never showed two rising readings between 0 and 100 % while it ran")
+    if samples and samples[-1].status == "completed" and samples[-1].percentage != 100:
+        problems.append(f"it completed at {samples[-1].percentage:g}%, not 100%")
+    return problems
+
+
+def shown(samples: list[ProgressSample]) -> str:
+    return ", ".join(f"{s.percentage:g}% {s.status}" for s in samples)
 
 
 def metric_bounds_problems(metrics: dict[str, Any],

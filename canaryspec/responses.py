@@ -37,6 +37,8 @@ class Responses:
     metric_names: Mapping[str, str] = field(default_factory=dict)
     # The file a training's `model_path` stands for (a file, or a file in that directory).
     model_file: str = "{model_path}"
+    # Where a backtest's results give the SHA-256 of the model file it loaded.
+    loaded_model_checksum: str = "model_sha256"
 
     def training_accuracy(self, result_summary: Mapping[str, Any]) -> dict[str, Any]:
         """{training: value, test: value}; AssertionError naming what was there instead."""

@@ -12,6 +12,7 @@ import platform
 import secrets
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any
 
 from docker import DockerClient
 
@@ -33,7 +34,8 @@ class Run:
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     clock: PhaseClock = field(default_factory=PhaseClock)
     # Model paths trained in this run, by strategy: a backtest reuses one instead of training.
-    trained_models: dict[str, str] = field(default_factory=dict)
+    # Models trained in this run's shared canary, by what was asked (jobs.ModelSpec).
+    trained_models: dict[Any, str] = field(default_factory=dict)
     record: RunRecord = field(init=False)
     owner: Owner = field(init=False)
     images: ImageSet = field(init=False)

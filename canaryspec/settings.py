@@ -20,6 +20,18 @@ from canaryspec.vocabulary import DEPLOYMENTS, IMAGE_ROLES, SERVICE_ROLES
 
 
 @dataclass(frozen=True)
+class Timers:
+    """A platform's own timers, as data: the backend variable its deployment may set each
+    with, and the platform's default when it does not."""
+
+    # A running operation no worker claims is failed after this long, looked for this often.
+    orphan_timeout_env: str = "UNCLAIMED_OPERATION_TIMEOUT"
+    orphan_timeout_s: float = 60.0
+    orphan_check_env: str = "WORKER_HEALTH_INTERVAL"
+    orphan_check_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class Profile:
     """A target platform: its image names, how it is built and deployed, what it promises, and
     where its answers differ — as data, never as `if profile ==` in the suite."""
@@ -39,10 +51,12 @@ class Profile:
     # The backend's ASGI module: importing it must not import torch.
     backend_app_module: str = "tradelab.backend.app"
     responses: Responses = field(default_factory=Responses)
-    # Market data the suite writes into the canary's data folder (None: the platform's canary
-    # seeds itself), at the mount target the compose file gives the data folder.
+    # Market data the suite writes into the canary's data folder before it starts (None: the
+    # platform's canary seeds itself), at the mount target the compose file gives the data
+    # folder: the planted series are the suite's known answers (canaryspec.seeding).
     market_data: MarketData | None = None
     data_mount: str = "/mnt/ktrdr_data/data"
+    timers: Timers = field(default_factory=Timers)
 
 
 
@@ -55,6 +69,9 @@ PROFILES: dict[str, Profile] = {
                      for role in IMAGE_ROLES},
         strict_health=True,
         build_by_default=True,
+        # Its seed-data service writes only what is missing (AAPL, daily bars): these stay.
+        market_data=MarketData(symbols=("EURUSD", "GBPUSD"), timeframes=("1h",),
+                               start=date(2023, 1, 2), end=date(2025, 1, 1)),
     ),
     "ktrdr": Profile(
         name="ktrdr",
@@ -62,6 +79,9 @@ PROFILES: dict[str, Profile] = {
                      "worker-gpu": "ktrdr-worker-gpu"},
         compose_file=None,  # the real platform's own canary compose file: set compose_file
         backend_app_module="ktrdr.api.main",
+        # Its orphan detector: 60 s, checked every 15 s (its settings' defaults).
+        timers=Timers(orphan_timeout_env="ORPHAN_TIMEOUT_SECONDS", orphan_timeout_s=60.0,
+                      orphan_check_env="ORPHAN_CHECK_INTERVAL_SECONDS", orphan_check_s=15.0),
         responses=Responses(
             accuracy=("training_metrics.final_train_accuracy", "test_metrics.test_accuracy"),
             worker_id=("worker_id", "metadata.worker_id", "metadata.parameters.worker_id"),

@@ -7,14 +7,16 @@ from __future__ import annotations
 from behave import register_type
 from parse_type import TypeBuilder
 
-from canaryspec.jobs import BAD_REQUESTS
+from canaryspec.jobs import BAD_REQUESTS, KNOWN_RESULTS
+from canaryspec.seeding import PERIODS, PLANTED
 from canaryspec.vocabulary import IMAGE_NAMES, JOBS, OPERATION_STATUSES, STRATEGIES, WORKERS
 
 
 def register_step_types() -> None:
     """The typed parameters the step patterns use: {image:ImageRole}, {worker:WorkerKind},
     {job:JobKind}, {operation:OperationKind}, {status:OperationStatus}, {strategy:Strategy},
-    {case:BadInput}."""
+    {case:BadInput}, {period:Period} (a named stretch of the seeded market data),
+    {market:Market} (a symbol with a planted pattern), {result:KnownResult}."""
     register_type(
         ImageRole=TypeBuilder.make_enum(IMAGE_NAMES),
         WorkerKind=TypeBuilder.make_enum(WORKERS),
@@ -23,4 +25,7 @@ def register_step_types() -> None:
         OperationStatus=TypeBuilder.make_choice(list(OPERATION_STATUSES)),
         Strategy=TypeBuilder.make_choice(list(STRATEGIES)),
         BadInput=TypeBuilder.make_enum(BAD_REQUESTS),
+        Period=TypeBuilder.make_enum(PERIODS),
+        Market=TypeBuilder.make_choice(list(PLANTED)),
+        KnownResult=TypeBuilder.make_choice(list(KNOWN_RESULTS)),
     )

@@ -32,20 +32,22 @@ class WorkerKind:
 @dataclass(frozen=True)
 class JobKind:
     """A kind of job: as the features say it, the operations API's type for it, the route that
-    starts it and the kind of worker that runs it."""
+    starts it, the kind of worker that runs it and the worker's own route that takes it from
+    the backend (the contract's worker side)."""
 
     name: str
     operation_type: str
     start_path: str
     worker: WorkerKind
+    dispatch_path: str
 
 
 WORKERS = {"training": WorkerKind("training", "training-worker", "worker-cpu"),
            "backtesting": WorkerKind("backtesting", "backtest-worker", "worker-cpu")}
 JOBS = {"training": JobKind("training", "training", f"{API}/trainings/start",
-                            WORKERS["training"]),
+                            WORKERS["training"], "/training/start"),
         "backtest": JobKind("backtest", "backtesting", f"{API}/backtests/start",
-                            WORKERS["backtesting"])}
+                            WORKERS["backtesting"], "/backtests/start")}
 # The canary's services and the image role each runs (the handoff's canary, on both platforms).
 SERVICE_ROLES = {"backend": "backend", "db": "db", "seed-data": "worker-cpu",
                  **{w.service: w.image_role for w in WORKERS.values()}}

@@ -20,11 +20,37 @@ Feature: Backtesting
       | total_return | -1       |         |
       | sharpe_ratio |          |         |
 
+  # The seeded market data is an oracle (docs/market-data.md): EURUSD reverses every hour over
+  # the training quarter and the backtest month and trends everywhere else; GBPUSD is the
+  # mirror. A model that learned one pattern profits where the market follows it and loses
+  # where the market follows the other, so the sign of a backtest says which model was
+  # replayed on which bars.
   @critical @handoff.backtest_lifecycle
-  Scenario: A backtest's result depends on the model it replays
-    Given trained models for "v3_minimal" and "v3_single_indicator"
-    When each model is backtested over the same market data
-    Then the two backtests report different results
+  Scenario Outline: A backtest answers for <what it must follow>
+    Given a "v3_minimal" model trained on <trained on> over <training period>
+    When that model is backtested on <market> over <backtest period>
+    Then the backtest <result>, as the planted market data says
+
+    Examples: Each row changes one thing the platform was asked for
+      | what it must follow                    | trained on | training period       | market | backtest period       | result  |
+      | the model and the market it was given  | EURUSD     | the training quarter  | EURUSD | the backtest month    | profits |
+      | the market its model was trained on    | GBPUSD     | the training quarter  | GBPUSD | the backtest month    | profits |
+      | the symbol its training was asked for  | GBPUSD     | the training quarter  | EURUSD | the backtest month    | loses   |
+      | the dates its training was asked for   | EURUSD     | the following quarter | EURUSD | the backtest month    | loses   |
+      | the symbol it was asked to replay      | EURUSD     | the training quarter  | GBPUSD | the backtest month    | loses   |
+      | the dates it was asked to replay       | EURUSD     | the training quarter  | EURUSD | the following quarter | loses   |
+
+  @critical @handoff.backtest_lifecycle
+  Scenario: The same model backtested twice on the same market gives the same result
+    Given a "v3_minimal" model trained on EURUSD over the training quarter
+    When that model is backtested twice on EURUSD over the backtest month
+    Then both backtests report the same metrics
+
+  @use.with_profile=tradelab @handoff.backtest_lifecycle
+  Scenario: A backtest reports the model it replayed, byte for byte
+    Given a "v3_minimal" model trained on EURUSD over the training quarter
+    When that model is backtested on EURUSD over the backtest month
+    Then the backtest reports the checksum of the model file it was given
 
   @handoff.backtest_lifecycle
   Scenario: A backtest without a trained model fails clearly

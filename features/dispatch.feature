@@ -27,6 +27,20 @@ Feature: Dispatch from the backend to the workers
     Then it is refused because no "training" worker is available
     And no new operation is recorded
 
+  @training @critical
+  Scenario: A busy training worker itself refuses a second job
+    Given a long training of "v3_multi_symbol" is running
+    When a second training is handed straight to the busy "training" worker
+    Then the worker refuses it, saying it is busy
+    And the "training" worker still runs the first training
+
+  @training @critical
+  Scenario: Two trainings started at the same moment never both reach the only training worker
+    When two trainings of "v3_multi_symbol" are started at the same moment
+    Then one is accepted and the other refused because no "training" worker is available
+    And the "training" worker runs the accepted one
+    And exactly one new operation is recorded
+
   @critical
   Scenario Outline: A request with <problem> is refused and nothing is recorded
     When a job is requested with <problem>

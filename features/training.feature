@@ -16,7 +16,7 @@ Feature: Model training
   Scenario: A training run completes with its metrics
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
-    Then its results include training and test metrics
+    Then its results include training and test accuracy
 
   @blocker @handoff.training_lifecycle
   Scenario: A completed training leaves its model in the shared models volume
@@ -24,10 +24,13 @@ Feature: Model training
     And the training completes within 60 seconds
     Then the trained model is in the models volume
 
-  @handoff.training_lifecycle
-  Scenario: A training run shows its progress
+  # Watched from start to end: the backend's orphan sweeper runs the whole time, and a
+  # training it must not touch outlives its timeout (the deployment's own setting).
+  @critical @handoff.training_lifecycle
+  Scenario: A long training shows its progress to the end and is never taken for an orphan
     When a long training of "v3_multi_symbol" is started
-    Then its progress rises while it runs
+    Then it is watched until it completes, its progress rising and never falling back
+    And it ran longer than the backend's orphan timeout without being failed
 
   @critical @handoff.training_lifecycle
   Scenario: A running training can be cancelled
@@ -60,5 +63,6 @@ Feature: Model training
   Scenario: A training whose worker dies is failed, not left running
     Given a long training of "v3_multi_symbol" is running
     When the "training" worker dies
-    Then the operation is recorded as "failed" within 90 seconds
+    Then the engine starts it again by its restart policy
+    And the operation is recorded as "failed" within 90 seconds
     And a "training" worker is registered again under a new identity within 60 s

@@ -10,8 +10,9 @@ from hamcrest import (
     assert_that,
     empty,
     equal_to,
-    is_not,
+    is_in,
     matches_regexp,
+    none,
     not_none,
 )
 
@@ -74,27 +75,36 @@ def step_long_training_progressing(context: Context, strategy: str) -> None:
     context.canary.wait_for_progress(context.job)
 
 
+def _trained(context: Context, model: jobs.ModelSpec) -> str:
+    """The model's path, training it first unless this run already did."""
+    if model not in context.run.trained_models:
+        _start(context, TRAINING, model.training_request())
+        _finish(context, {"completed"}, _deadlines(context).job_done)
+        # A model the platform says it trained must be there: its absence is its fault.
+        step_model_saved(context)
+        context.run.trained_models[model] = context.job.model_path()
+    return context.run.trained_models[model]
+
+
+def _default_model(strategy: str) -> jobs.ModelSpec:
+    return jobs.ModelSpec(strategy, "EURUSD", jobs.TRAINING_PERIOD)
+
+
 @given('a trained model for "{strategy:Strategy}"')
 def step_trained_model(context: Context, strategy: str) -> None:
-    if strategy in context.run.trained_models:
-        return
-    _start(context, TRAINING, jobs.training_request(strategy))
-    _finish(context, {"completed"}, _deadlines(context).job_done)
-    # A model the platform says it trained must be there: its absence is the platform's fault.
-    step_model_saved(context)
-    context.run.trained_models[strategy] = context.job.model_path()
+    _trained(context, _default_model(strategy))
 
 
-@given('trained models for "{first:Strategy}" and "{second:Strategy}"')
-def step_two_trained_models(context: Context, first: str, second: str) -> None:
-    context.strategies = [first, second]
-    for strategy in context.strategies:
-        step_trained_model(context, strategy)
+@given('a "{strategy:Strategy}" model trained on {market:Market} over {period:Period}')
+def step_model_trained_on(context: Context, strategy: str, market: str,
+                          period: jobs.Period) -> None:
+    context.model = jobs.ModelSpec(strategy, market, period)
+    _trained(context, context.model)
 
 
 def _backtest_request(context: Context, strategy: str, **overrides: str) -> dict:
     # Name the model this run trained: the real platform has no "latest model" default.
-    model = context.run.trained_models.get(strategy)
+    model = context.run.trained_models.get(_default_model(strategy))
     return jobs.backtest_request(strategy, **({"model_path": model} if model else {}),
                                  **overrides)
 
@@ -120,12 +130,19 @@ def step_start_backtest_with_model(context: Context, strategy: str) -> None:
     _start(context, BACKTEST, jobs.backtest_request(strategy, model_path=context.model_path))
 
 
-@when("each model is backtested over the same market data")
-def step_backtest_each(context: Context) -> None:
+@when("that model is backtested on {market:Market} over {period:Period}")
+def step_backtest_model_on(context: Context, market: str, period: jobs.Period) -> None:
+    context.known_answer = jobs.KnownAnswer(context.model, market, period)
+    _start(context, BACKTEST, jobs.market_request(
+        context.model.strategy, market, period, _trained(context, context.model)))
+    _finish(context, {"completed"}, _deadlines(context).job_done)
+
+
+@when("that model is backtested twice on {market:Market} over {period:Period}")
+def step_backtest_model_twice(context: Context, market: str, period: jobs.Period) -> None:
     context.backtests = []
-    for strategy in context.strategies:
-        _start(context, BACKTEST, _backtest_request(context, strategy))
-        _finish(context, {"completed"}, _deadlines(context).job_done)
+    for _ in range(2):
+        step_backtest_model_on(context, market, period)
         context.backtests.append(context.job)
 
 
@@ -147,6 +164,22 @@ def step_bad_request(context: Context, case: BadRequest) -> None:
     context.bad_request = case
     context.operations_before = context.canary.operations_recorded()
     _sent(context, context.canary.send_bad_request(case))
+
+
+@when('a second training is handed straight to the busy "{worker:WorkerKind}" worker')
+def step_straight_to_busy_worker(context: Context, worker: WorkerKind) -> None:
+    assert_that(context.job.job.worker, equal_to(worker), "the running job is of another kind")
+    context.reply = context.canary.send_to_worker(context.job.job, jobs.direct_training())
+
+
+@when('two trainings of "{strategy:Strategy}" are started at the same moment')
+def step_two_at_once(context: Context, strategy: str) -> None:
+    context.operations_before = context.canary.operations_recorded()
+    context.canary.available_worker(TRAINING.worker, timeout=_deadlines(context).worker_free)
+    request = jobs.training_request(strategy, long=True)
+    context.jobs_at_once = context.canary.send_at_once(TRAINING, [request, request])
+    for started in context.jobs_at_once:
+        _sent(context, started)
 
 
 @when("an unknown operation is looked up")
@@ -183,10 +216,13 @@ def step_completes_within(context: Context, job: JobKind, seconds: int) -> None:
     _finish(context, {"completed"}, _deadlines(context).bound(seconds))
 
 
-@then("its results include training and test metrics")
+@then("its results include training and test accuracy")
 def step_training_metrics(context: Context) -> None:
     summary = context.job.final.result_summary
-    attach_json("accuracy", context.settings.profile.responses.training_accuracy(summary))
+    accuracy = context.settings.profile.responses.training_accuracy(summary)
+    attach_json("accuracy", accuracy)
+    outside = {part: value for part, value in accuracy.items() if not 0 <= value <= 1}
+    assert_that(outside, empty(), f"accuracy outside [0, 1]: {accuracy}")
 
 
 @then("the trained model is in the models volume")
@@ -196,13 +232,23 @@ def step_model_saved(context: Context) -> None:
                 f"{path} is not in the models volume seen by the backtest worker")
 
 
-@then("its progress rises while it runs")
-def step_progress_rises(context: Context) -> None:
-    samples = context.canary.watch_progress_rise(context.job)
-    context.run.note_memory("during a training", context.canary)
-    attach_json("progress samples", samples)
-    assert_that(jobs.went_backwards(samples), equal_to(False),
-                f"progress went backwards: {samples}")
+@then("it is watched until it completes, its progress rising and never falling back")
+def step_watched_to_completion(context: Context) -> None:
+    context.samples = context.canary.watch_to_the_end(context.job)
+    context.run.record_job(context.job)
+    attach_json("every reading, start to end", context.samples)
+    problems = jobs.life_problems(context.samples, ends="completed")
+    assert_that(problems, empty(), f"{context.job.operation_id}: {jobs.shown(context.samples)}")
+
+
+@then("it ran longer than the backend's orphan timeout without being failed")
+def step_outlived_orphan_timeout(context: Context) -> None:
+    timeout_s, every_s = context.canary.orphan_timeout()
+    # Shorter than the timeout plus one sweep, the scenario would prove nothing: not judged.
+    if context.job.seconds < timeout_s + every_s:
+        raise RuntimeError(f"the training took {context.job.seconds:.1f} s, not longer than "
+                           f"the orphan timeout ({timeout_s:g} s, checked every {every_s:g} s)")
+    assert_that(context.job.final.status, equal_to("completed"), context.job.final.describe())
 
 
 @then('the operation is recorded as "{status:OperationStatus}"')
@@ -285,14 +331,28 @@ def step_backtest_fails_clearly(context: Context) -> None:
                 f"the failure does not name the model: {final.describe()}")
 
 
-@then("the two backtests report different results")
-def step_backtests_differ(context: Context) -> None:
+@then("the backtest {result:KnownResult}, as the planted market data says")
+def step_known_result(context: Context, result: str) -> None:
+    metrics = context.canary.backtest_metrics(context.job)
+    attach_json("backtest metrics", metrics)
+    problem = context.known_answer.problem(metrics, context.settings.profile.responses, result)
+    assert_that(problem, none(), problem)
+
+
+@then("both backtests report the same metrics")
+def step_backtests_same(context: Context) -> None:
     first, second = (context.canary.backtest_metrics(job) for job in context.backtests)
-    attach_json("backtest metrics by model", dict(zip(context.strategies, (first, second),
-                                                      strict=True)))
-    assert_that(first, is_not(equal_to(second)),
-                f"backtests of {' and '.join(context.strategies)} gave the same results: the "
-                f"backtest does not depend on its model ({first})")
+    attach_json("backtest metrics, twice", [first, second])
+    assert_that(second, equal_to(first), f"the same model and market backtested twice gave "
+                                         f"different results: {first} then {second}")
+
+
+@then("the backtest reports the checksum of the model file it was given")
+def step_backtest_checksum(context: Context) -> None:
+    reported, on_volume = context.canary.backtest_model_checksums(context.job)
+    assert_that(reported, equal_to(on_volume), f"the backtest says it loaded a model with "
+                                               f"checksum {reported}; the file it was given "
+                                               f"has {on_volume}")
 
 
 @then("its metrics are within these bounds")
@@ -311,6 +371,49 @@ def step_listed(context: Context, status: str, kind: JobKind) -> None:
     assert_that(listed, equal_to((status, kind.operation_type)),
                 f"{context.job.operation_id} not listed as {status} {kind.operation_type}: "
                 f"{reply.brief()}")
+
+
+@then("the worker refuses it, saying it is busy")
+def step_worker_refuses_busy(context: Context) -> None:
+    reply = context.reply
+    assert_that(reply.status, is_in([409, 503]), f"a busy worker took a second job: "
+                                                 f"{reply.brief()}")
+    assert_that(reply.mentions("busy"), equal_to(True), f"the refusal does not say the worker "
+                                                         f"is busy: {reply.brief()}")
+
+
+@then('the "{worker:WorkerKind}" worker still runs the first training')
+def step_worker_still_runs(context: Context, worker: WorkerKind) -> None:
+    health = context.canary.worker_own_health(worker)
+    assert_that(health.get("current_operation"), equal_to(context.job.operation_id),
+                f"the worker's own health after the second job: {health}")
+    context.canary.wait_for(context.job, {"running"}, timeout=_deadlines(context).status)
+
+
+@then('one is accepted and the other refused because no "{worker:WorkerKind}" worker is '
+      'available')
+def step_one_accepted(context: Context, worker: WorkerKind) -> None:
+    accepted = [j for j in context.jobs_at_once if j.accepted]
+    refused = [j.reply for j in context.jobs_at_once if not j.accepted]
+    answers = [j.reply.brief(200) for j in context.jobs_at_once]
+    assert_that(len(accepted), equal_to(1), f"accepted {len(accepted)} of 2: {answers}")
+    assert_that([(r.status, r.detail("worker_type")) for r in refused],
+                equal_to([(503, worker.worker_type)]), f"the other answer: {answers}")
+    context.job = accepted[0]
+
+
+@then('the "{worker:WorkerKind}" worker runs the accepted one')
+def step_worker_runs_accepted(context: Context, worker: WorkerKind) -> None:
+    health = context.canary.worker_own_health(worker)
+    assert_that(health.get("current_operation"), equal_to(context.job.operation_id),
+                f"the worker's own health: {health}")
+
+
+@then("exactly one new operation is recorded")
+def step_one_new_operation(context: Context) -> None:
+    after = context.canary.operations_recorded()
+    assert_that(after - context.operations_before, equal_to(1),
+                f"the operations table went from {context.operations_before} to {after} rows")
 
 
 @then("the platform says the operation was not found")

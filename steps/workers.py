@@ -61,7 +61,13 @@ def step_stopped_by_itself(context: Context) -> None:
 @when('the "{worker:WorkerKind}" worker dies')
 def step_worker_dies(context: Context, worker: WorkerKind) -> None:
     context.worker = context.canary.registered_worker(worker)
-    context.canary.kill(worker.service)
+    context.crashed = worker.service, context.canary.crash(worker.service)
+
+
+@then("the engine starts it again by its restart policy")
+def step_restarted_by_policy(context: Context) -> None:
+    service, before = context.crashed
+    context.canary.restarted_by_the_engine(service, before)
 
 
 @then('a "{worker:WorkerKind}" worker is registered again under a new identity within '

@@ -151,7 +151,7 @@ class _SeedingRecorder(Canary):
     def __init__(self, model: ComposeModel):  # no engine: only _seed_volumes runs
         self.model, self.project, self.calls = model, "canary-r1", []
         self.settings = SimpleNamespace(profile=SimpleNamespace(
-            market_data=SimpleNamespace(files=lambda: iter([("EURUSD_1h.csv", b"x")])),
+            market_data=SimpleNamespace(files=lambda folder="": iter([("EURUSD_1h.csv", b"x")])),
             data_mount="/mnt/shared/data"))
 
     def _services_to_start(self) -> set[str]:

@@ -15,10 +15,11 @@ from tradelab.ml.model import load_model
 
 def backtest(bars: list[Bar], model_path: Path, *, initial_capital: float, commission: float,
              slippage: float, on_progress: Callable[[float], None]) -> dict[str, float]:
-    """Metrics of trading the model's signals: return, Sharpe, drawdown, win rate, trades."""
+    """Metrics of trading the model's signals: return, Sharpe, drawdown, win rate, trades;
+    and `model_sha256`, the checksum of the model file it replayed."""
     if not model_path.is_file():
         raise FileNotFoundError(f"Model not found: {model_path}")
-    model, strategy = load_model(model_path)
+    model, strategy, checksum = load_model(model_path)
     x, index = feature_matrix(bars[:-1], strategy)
     if not index:
         raise ValueError("no bars with defined indicators in the date range")
@@ -54,4 +55,5 @@ def backtest(bars: list[Bar], model_path: Path, *, initial_capital: float, commi
             "max_drawdown": round(max_drawdown, 6),
             "win_rate": round(wins / trades, 4) if trades else 0.0,
             "total_trades": trades,
-            "final_equity": round(equity, 2)}
+            "final_equity": round(equity, 2),
+            "model_sha256": checksum}

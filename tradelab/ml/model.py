@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +29,17 @@ def save_model(model: nn.Module, strategy: dict[str, Any], path: Path) -> None:
     tmp.replace(path)
 
 
-def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
-    """The model saved at `path` and its strategy; a file that is not one of our models is an
-    error that names it."""
+def load_model(path: Path) -> tuple[nn.Module, dict[str, Any], str]:
+    """The model saved at `path`, its strategy and the SHA-256 of the bytes loaded (what a
+    result reports as the model it used); a file that is not one of our models is an error
+    that names it."""
+    data = path.read_bytes()
     try:
-        saved = torch.load(path, map_location="cpu")
+        saved = torch.load(io.BytesIO(data), map_location="cpu")
         model = build_model(saved["strategy"])
         model.load_state_dict(saved["state_dict"])
     except Exception as exc:
         raise ValueError(f"Model {path} could not be loaded: {type(exc).__name__}: {exc}") \
             from exc
     model.eval()
-    return model, saved["strategy"]
+    return model, saved["strategy"], hashlib.sha256(data).hexdigest()

@@ -56,9 +56,10 @@ def backtest_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
 
         metrics = backtest(bars, model_path, initial_capital=job.initial_capital,
                            commission=job.commission, slippage=job.slippage, on_progress=on_bars)
+        checksum = metrics.pop("model_sha256")
         return {"metrics": metrics, "symbol": job.symbol, "timeframe": job.timeframe,
                 "strategy_name": job.strategy_name, "model_path": str(model_path),
-                "bars": len(bars)}
+                "model_sha256": checksum, "bars": len(bars)}
 
     return run
 
