@@ -118,3 +118,154 @@ def checkpoint_count(canary: Canary, operation_id: str) -> int:
     safe = operation_id.replace("'", "''")
     return int(_psql(canary, "SELECT count(*) FROM operation_checkpoints "
                              f"WHERE operation_id = '{safe}'"))
+
+
+# --- does the migrated schema match the code's models? (`alembic check`) -----------------------
+# `alembic check` compares the migrated database with the models' metadata (env.py's
+# target_metadata) and, when the migrations fall short, ends with one line:
+#   FAILED: New upgrade operations detected: [('add_column', None, 'operations', Column('foo',
+#   ...)), [('modify_type', None, 'operations', 'status', {...}, VARCHAR(length=16), ...)], ...]
+NO_DIFFERENCES = "No new upgrade operations detected"
+DIFFERENCES = "New upgrade operations detected:"
+_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)', ")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_TABLE_OF = re.compile(r"table=<([^>]+)>")
+
+
+@dataclass(frozen=True)
+class SchemaDifference:
+    """One operation autogenerate would add to bring the migrated schema to the models."""
+
+    operation: str          # alembic's name: add_column, remove_table, modify_type, ...
+    table: str | None
+    name: str | None = None  # the column, index or constraint
+    before: str = ""         # modify_*: what the migrated schema has
+    after: str = ""          # modify_*: what the models declare
+
+    @property
+    def column(self) -> str:
+        return f"{self.table}.{self.name}" if self.table else str(self.name)
+
+    def __str__(self) -> str:
+        kind = self.operation
+        if kind == "add_column":
+            return f"the code's models need {self.column}, which no migration creates"
+        if kind == "remove_column":
+            return f"the migrations create {self.column}, which the code's models do not declare"
+        if kind == "add_table":
+            return f"the code's models need the table {self.table}, which no migration creates"
+        if kind == "remove_table":
+            return f"the migrations create the table {self.table}, which no model declares"
+        if kind == "add_index":
+            return (f"the code's models need the index {self.name} on {self.table}, which no "
+                    "migration creates")
+        if kind == "remove_index":
+            return (f"the migrations create the index {self.name} on {self.table}, which no "
+                    "model declares")
+        if kind.startswith("modify_") and self.name:
+            what = kind.removeprefix("modify_").replace("nullable", "nullability")
+            return (f"{self.column} differs in {what}: {self.before} in the migrated schema, "
+                    f"{self.after} in the code's models")
+        where = f" on {self.table}" if self.table else ""
+        return f"autogenerate would {kind.replace('_', ' ')}{where} ({self.name or 'unnamed'})"
+
+
+@dataclass(frozen=True)
+class SchemaCheck:
+    """What `alembic check` said, and the differences it found (none: the schema matches)."""
+
+    output: str
+    differences: tuple[SchemaDifference, ...]
+
+    @property
+    def problems(self) -> list[str]:
+        """Each difference in words: what the models need that no migration creates, ..."""
+        return [str(difference) for difference in self.differences]
+
+    def summary(self) -> str:
+        return "; ".join(self.problems) or "the migrated schema matches the models"
+
+
+def _split_top_level(text: str) -> list[str]:
+    """`a, F(b, c), {d: e}), ...` → ['a', 'F(b, c)', '{d: e}']: the items up to the bracket that
+    closes the enclosing tuple, split at commas outside brackets and quotes."""
+    parts, depth, quote, current = [], 0, "", []
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                break
+        elif char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    if "".join(current).strip():
+        parts.append("".join(current).strip())
+    return parts
+
+
+def _unquote(text: str) -> str | None:
+    match = _QUOTED.fullmatch(text.strip())
+    return match.group(1) if match else None
+
+
+def _difference(operation: str, segment: str) -> SchemaDifference:
+    """One operation from its tuple's text after the operation name (up to the next one)."""
+    args = _split_top_level(segment)
+    if operation in {"add_column", "remove_column"} or operation.startswith("modify_"):
+        # (schema, table, Column('name', ...)) or (schema, table, 'column', {...}, old, new)
+        table = _unquote(args[1]) if len(args) > 1 else None
+        third = args[2] if len(args) > 2 else ""
+        quoted = _QUOTED.search(third)
+        name = _unquote(third) or (quoted.group(1) if quoted else None)
+        before, after = (args[4], args[5]) if len(args) > 5 else ("", "")
+        if operation == "modify_nullable":
+            before, after = (("nullable" if v == "True" else "NOT NULL") for v in (before, after))
+        return SchemaDifference(operation, table, name, before, after)
+    # (Table('name', ...)), (Index('name', Column(..., table=<t>))), (ForeignKeyConstraint(...))
+    first = _QUOTED.search(segment)
+    table_of = _TABLE_OF.search(segment)
+    if operation.endswith("_table"):
+        return SchemaDifference(operation, first.group(1) if first else None)
+    return SchemaDifference(operation, table_of.group(1) if table_of else None,
+                            first.group(1) if first else None)
+
+
+def differences_of(output: str) -> list[SchemaDifference]:
+    """The differences named on the first "New upgrade operations detected:" line of `alembic
+    check`'s output (alembic may log the same line twice; the platform may log around it)."""
+    line = next((ln for ln in output.splitlines() if DIFFERENCES in ln), "")
+    listed = line.split(DIFFERENCES, 1)[1] if line else ""
+    found = list(_OPERATION.finditer(listed))
+    return [_difference(match.group(1),
+                        listed[match.end():found[i + 1].start() if i + 1 < len(found) else None])
+            for i, match in enumerate(found)]
+
+
+def judge_check(exit_code: int, output: str) -> SchemaCheck:
+    """`alembic check`'s exit code and output as a verdict; anything else than "no differences"
+    or a list of them (a database behind head, an env.py without target_metadata, alembic too
+    old to know `check`) is a MigrationFailed that quotes it."""
+    if DIFFERENCES in output:
+        differences = differences_of(output)
+        if differences:
+            return SchemaCheck(output, tuple(differences))
+    elif exit_code == 0 and NO_DIFFERENCES in output:
+        return SchemaCheck(output, ())
+    raise MigrationFailed(f"`alembic check` could not compare the schema with the models "
+                          f"(exit {exit_code}): {output[-800:]}")
+
+
+def check_schema(canary: Canary) -> SchemaCheck:
+    """Run `alembic check` in the backend container: after `upgrade head`, would autogenerate
+    add anything? Each thing it would add is a column, table or index the code's models need
+    (or drop) that no migration creates."""
+    result = canary.exec("backend", [*ALEMBIC, "check"], with_stderr=True)
+    return judge_check(result.exit_code, result.output)

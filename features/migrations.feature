@@ -27,3 +27,23 @@ Feature: Database migrations
     When the migrations are applied again
     Then the second upgrade applied no migration
     And the database schema is unchanged
+
+  @blocker
+  Scenario: The migrated schema is what the code expects
+    When the migrations are applied
+    Then the migrated schema has every table and column the backend's code expects
+
+  @use.with_profile=tradelab
+  Scenario: The backend's health follows the live schema
+    When the migrations are applied
+    Then the backend reports the database schema as migrated
+    When the database is replaced by a fresh, unmigrated one
+    Then the backend reports the database schema as not migrated
+
+  @use.with_profile=tradelab @faults
+  Scenario: The backend's health follows the database going away and coming back
+    Given the migrations have been applied
+    When the database service is stopped
+    Then the backend reports the database as not connected
+    When the database service is started again
+    Then the backend reports the database schema as migrated

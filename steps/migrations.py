@@ -4,7 +4,8 @@ from behave import given, then, when
 from behave.runner import Context
 from hamcrest import assert_that, empty, equal_to, is_not
 
-from canaryspec.migrations import applied_steps
+from canaryspec.database_health import health_reporting, start_database, stop_database
+from canaryspec.migrations import applied_steps, check_schema, reset_database
 from canaryspec.reports.attach import attach_text
 
 
@@ -63,9 +64,45 @@ def step_schema_unchanged(context: Context) -> None:
 
 @then("the backend reports the database schema as not migrated")
 def step_health_reports_unmigrated(context: Context) -> None:
-    health = context.canary.health()
-    # Judged as a client reads it: the overall status first, then the detail.
+    health = health_reporting(context.canary, connected=True, migrated=False)
+    # Judged as a client reads it: the overall status, once the detail says unmigrated.
     assert_that(health.field("status"), is_not(equal_to("ok")),
                 f"backend health says ok on an unmigrated schema: {health.brief()}")
-    assert_that(health.field("database.migrated"), equal_to(False),
-                f"backend health does not report the schema as unmigrated: {health.brief()}")
+
+
+@then("the backend reports the database schema as migrated")
+def step_health_reports_migrated(context: Context) -> None:
+    health = health_reporting(context.canary, connected=True, migrated=True)
+    assert_that(health.field("status"), equal_to("ok"),
+                f"backend health is not ok on a migrated schema: {health.brief()}")
+
+
+@then("the backend reports the database as not connected")
+def step_health_reports_disconnected(context: Context) -> None:
+    health = health_reporting(context.canary, connected=False)
+    assert_that(health.field("status"), is_not(equal_to("ok")),
+                f"backend health says ok without a database: {health.brief()}")
+
+
+@when("the database is replaced by a fresh, unmigrated one")
+def step_replace_database(context: Context) -> None:
+    reset_database(context.canary.canary)
+
+
+@when("the database service is stopped")
+def step_stop_database(context: Context) -> None:
+    # Whatever the scenario's outcome, the feature's canary is left with its database up.
+    context.add_cleanup(start_database, context.canary)
+    stop_database(context.canary)
+
+
+@when("the database service is started again")
+def step_start_database(context: Context) -> None:
+    start_database(context.canary)
+
+
+@then("the migrated schema has every table and column the backend's code expects")
+def step_schema_matches_models(context: Context) -> None:
+    check = check_schema(context.canary.canary)
+    attach_text("alembic check", check.output)
+    assert_that(check.problems, empty(), check.summary())
