@@ -83,6 +83,14 @@ class ImageProbe:
                                "`find`")
         return sorted(line for line in result.output.splitlines() if line.startswith("/"))
 
+    def migration_heads(self) -> tuple[list[str], CommandResult]:
+        """The head revisions of the image's migration scripts (`alembic heads`, run in its
+        working directory: it reads the scripts and needs no database), and the answer."""
+        result = self.run(["python", "-m", "alembic", "heads"])
+        heads = [line.split()[0] for line in result.output.splitlines()
+                 if line.strip().endswith("(head)")] if result.exit_code == 0 else []
+        return heads, result
+
     def imports_without(self, module: str, forbidden: str) -> CommandResult:
         """Import `module` and fail if that pulled in `forbidden` (e.g. the app without torch)."""
         return self.python(f"import sys, {module}; "

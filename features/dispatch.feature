@@ -69,5 +69,5 @@ Feature: Dispatch from the backend to the workers
   Scenario: A finished operation cannot be cancelled
     Given a completed backtest of "v3_minimal"
     When the finished operation is cancelled
-    Then the platform refuses, saying it is already finished
+    Then the platform refuses, saying the operation is completed
     And the operation is recorded as "completed"

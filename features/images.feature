@@ -41,6 +41,7 @@ Feature: Split images
     Given the "backend" image
     Then it can import "alembic"
     And it contains the file "alembic.ini" in its working directory
+    And its migration scripts lead to one head revision
 
   @critical
   Scenario Outline: The <image> image is hardened for production

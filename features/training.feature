@@ -54,7 +54,7 @@ Feature: Model training
   Scenario: A training worker stopped mid-run cancels its training and keeps a checkpoint
     Given a long training of "v3_multi_symbol" is making progress
     When the "training" worker is asked to stop
-    Then it stops by itself within its grace period
+    Then it exits within its grace period, before the engine has to kill it
     And the operation is recorded as "cancelled"
     And a checkpoint of the operation is recorded
     And a "training" worker is registered again under a new identity within 60 s

@@ -7,6 +7,7 @@ from hamcrest import (
     empty,
     equal_to,
     greater_than_or_equal_to,
+    has_length,
     is_in,
     is_not,
     less_than,
@@ -16,7 +17,7 @@ from hamcrest import (
 )
 
 from canaryspec.image_checks import INIT_PROCESSES, ImageProbe, cuda_evidence
-from canaryspec.reports.attach import attach_json, attach_table
+from canaryspec.reports.attach import attach_json, attach_table, attach_text
 from canaryspec.vocabulary import TESTED_ROLES
 
 
@@ -96,6 +97,14 @@ def step_no_migrations(context: Context) -> None:
     attach_json("migrations", {"migration files": found,
                                "alembic library installed": context.image.has_module("alembic")})
     assert_that(found, empty(), f"{context.image.facts.tag} carries migrations: {found}")
+
+
+@then("its migration scripts lead to one head revision")
+def step_one_head(context: Context) -> None:
+    heads, answer = context.image.migration_heads()
+    attach_text("alembic heads", answer.output)
+    assert_that(heads, has_length(1), f"{context.image.facts.tag}: `alembic heads` answered "
+                                      f"{answer.exit_code}: {answer.output[:300]}")
 
 
 @then('it contains the file "{name}" in its working directory')

@@ -421,7 +421,10 @@ def step_not_found(context: Context) -> None:
     assert_that(context.reply.status, equal_to(404), context.reply.brief())
 
 
-@then("the platform refuses, saying it is already finished")
+@then("the platform refuses, saying the operation is completed")
 def step_refused_finished(context: Context) -> None:
-    assert_that(context.reply.status, equal_to(400), context.reply.brief())
-    assert_that(context.reply.mentions("completed"), equal_to(True), context.reply.brief())
+    reply, op_id = context.reply, context.job.operation_id
+    assert_that(reply.status, equal_to(400), reply.brief())
+    # Both: the refusal is about this operation and says what state it is in.
+    assert_that(reply.mentions(op_id) and reply.mentions("completed"), equal_to(True),
+                f"the refusal does not say that {op_id} is completed: {reply.brief()}")

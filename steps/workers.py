@@ -47,7 +47,7 @@ def step_stop_worker(context: Context, worker: WorkerKind) -> None:
     context.stopped = context.canary.stop_and_start(worker.service)
 
 
-@then("it stops by itself within its grace period")
+@then("it exits within its grace period, before the engine has to kill it")
 def step_stopped_by_itself(context: Context) -> None:
     stopped, limit = context.stopped, context.settings.deadlines.worker_stop
     assert_that(stopped.stopped_by_itself, equal_to(True),
