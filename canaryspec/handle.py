@@ -437,6 +437,9 @@ class CanaryHandle:
 
         def check() -> Observation[tuple[int, str, str]]:
             count, started_at, status = self.canary.restarts(service)
+            if status in {"exited", "dead"} and policy == "no":
+                raise AssertionError(f"{service} died and stays {status}: its container has no "
+                                     "restart policy, so nothing brings it back")
             again = (count, started_at) != before and status == "running"
             return Observation(again, (count, started_at, status),
                                f"{service} {status}, restarted {count} time(s), started at "

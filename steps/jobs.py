@@ -238,7 +238,8 @@ def step_watched_to_completion(context: Context) -> None:
     context.run.record_job(context.job)
     attach_json("every reading, start to end", context.samples)
     problems = jobs.life_problems(context.samples, ends="completed")
-    assert_that(problems, empty(), f"{context.job.operation_id}: {jobs.shown(context.samples)}")
+    assert_that(problems, empty(), f"{context.job.operation_id}: {'; '.join(problems)} "
+                                   f"(every reading: {jobs.shown(context.samples)})")
 
 
 @then("it ran longer than the backend's orphan timeout without being failed")

@@ -1,0 +1,124 @@
+"""The seeded market data as an oracle, and the whole-life judgement of a job: pure functions."""
+
+import itertools
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from canaryspec.canary import Canary, ComposeModel
+from canaryspec.jobs import KnownAnswer, ModelSpec, ProgressSample, life_problems
+from canaryspec.responses import Responses
+from canaryspec.seeding import PERIODS, MarketData, Period, planted_pattern
+
+TRAINING, FOLLOWING, BACKTEST = (PERIODS[n] for n in ("the training quarter",
+                                                      "the following quarter",
+                                                      "the backtest month"))
+
+
+def _agreement(symbol: str, period: Period) -> float:
+    """How often one hourly move goes the same way as the one before, within `period`."""
+    csv = MarketData((symbol,), ("1h",), date(2023, 1, 2), date(2025, 1, 1)).csv(symbol, "1h")
+    closes = [float(line.split(",")[4]) for line in csv.splitlines()[1:]
+              if period.start.isoformat() <= line[:10] < period.end.isoformat()]
+    moves = [b - a for a, b in itertools.pairwise(closes)]
+    return sum((a > 0) == (b > 0) for a, b in itertools.pairwise(moves)) / (len(moves) - 1)
+
+
+@pytest.mark.parametrize(("symbol", "period", "pattern"), [
+    ("EURUSD", TRAINING, "reverses"), ("EURUSD", BACKTEST, "reverses"),
+    ("EURUSD", FOLLOWING, "trends"), ("GBPUSD", TRAINING, "trends"),
+    ("GBPUSD", FOLLOWING, "reverses")])
+def test_the_seeded_bars_follow_the_pattern_the_oracle_names(symbol, period, pattern):
+    assert planted_pattern(symbol, period) == pattern
+    agreement = _agreement(symbol, period)
+    assert agreement == 0.0 if pattern == "reverses" else agreement > 0.7
+
+
+def test_the_seeded_data_is_the_same_on_every_run():
+    data = MarketData(("EURUSD", "USDJPY"), ("1h",), date(2024, 1, 1), date(2024, 2, 1))
+    assert list(data.files("data")) == list(data.files("data"))
+    assert [name for name, _ in data.files("data")] == ["data/EURUSD_1h.csv",
+                                                         "data/USDJPY_1h.csv"]
+
+
+def test_a_period_straddling_a_planted_one_has_no_single_pattern():
+    with pytest.raises(ValueError, match="straddles"):
+        planted_pattern("EURUSD", Period("half in", date(2024, 3, 1), date(2024, 5, 1)))
+
+
+def _answer(trained_on: str, period: Period, market: str, replayed: Period) -> KnownAnswer:
+    return KnownAnswer(ModelSpec("v3_minimal", trained_on, period), market, replayed)
+
+
+PROFIT = {"total_return": 0.28, "win_rate": 1.0, "total_trades": 266}
+LOSS = {"total_return": -0.46, "win_rate": 0.02, "total_trades": 52}
+NOTHING_LEARNED = {"total_return": 0.01, "win_rate": 0.52, "total_trades": 120}
+
+
+def test_a_model_profits_where_the_market_follows_what_it_learned():
+    answer = _answer("EURUSD", TRAINING, "EURUSD", BACKTEST)
+    assert answer.expected == "profits"
+    assert answer.problem(PROFIT, Responses(), "profits") is None
+    assert "expected a backtest that profits" in answer.problem(LOSS, Responses(), "profits")
+
+
+@pytest.mark.parametrize("answer", [
+    _answer("GBPUSD", TRAINING, "EURUSD", BACKTEST),     # training symbol
+    _answer("EURUSD", FOLLOWING, "EURUSD", BACKTEST),    # training dates
+    _answer("EURUSD", TRAINING, "GBPUSD", BACKTEST),     # backtest symbol
+    _answer("EURUSD", TRAINING, "EURUSD", FOLLOWING)])   # backtest dates
+def test_changing_one_thing_asked_for_turns_the_answer(answer):
+    assert answer.expected == "loses"
+    assert answer.problem(LOSS, Responses(), "loses") is None
+    assert answer.problem(PROFIT, Responses(), "loses") is not None
+
+
+def test_a_model_that_learned_nothing_neither_profits_nor_loses():
+    for expected, answer in (("profits", _answer("EURUSD", TRAINING, "EURUSD", BACKTEST)),
+                             ("loses", _answer("GBPUSD", TRAINING, "EURUSD", BACKTEST))):
+        assert answer.problem(NOTHING_LEARNED, Responses(), expected) is not None
+
+
+def test_a_feature_row_against_the_planted_data_is_the_suites_error():
+    with pytest.raises(ValueError, match="planted data says it loses"):
+        _answer("GBPUSD", TRAINING, "EURUSD", BACKTEST).problem(PROFIT, Responses(), "profits")
+
+
+def _samples(*readings: tuple[str, float]) -> list[ProgressSample]:
+    return [ProgressSample(status, pct, "epoch" if status == "running" else status)
+            for status, pct in readings]
+
+
+def test_a_whole_healthy_life_has_no_problem():
+    life = _samples(("pending", 0), ("running", 0), ("running", 10), ("running", 50),
+                    ("completed", 100))
+    assert life_problems(life, ends="completed") == []
+
+
+@pytest.mark.parametrize(("life", "problem"), [
+    (_samples(("running", 10), ("running", 60), ("running", 20), ("completed", 100)),
+     "fell back from 60% (running) to 20%"),
+    (_samples(("running", 10), ("running", 50), ("completed", 99)), "completed at 99%"),
+    (_samples(("running", 0), ("completed", 100)), "never showed two rising readings"),
+    (_samples(("running", 10), ("running", 50), ("pending", 50), ("running", 60),
+              ("completed", 100)), "moved from running to pending"),
+    (_samples(("running", 10), ("running", 50), ("running", 150), ("completed", 100)),
+     "left [0, 100]"),
+    (_samples(("running", 10), ("running", 50), ("failed", 50)), "ended failed"),
+])
+def test_each_wrong_turn_of_a_life_is_named(life, problem):
+    assert any(problem in found for found in life_problems(life, ends="completed"))
+
+
+def test_a_named_data_volume_is_seeded_under_the_canarys_own_project_name():
+    config = {"name": "canary", "volumes": {"shared": {"name": "canary_shared"}},
+              "services": {"worker": {"image": "w", "volumes": [
+                  {"type": "volume", "source": "shared", "target": "/mnt/ktrdr_data"}]}}}
+    canary = Canary.__new__(Canary)
+    canary.model, canary.project = ComposeModel(None, config), "canary-r1-shared-ab12"
+    canary.settings = SimpleNamespace(profile=SimpleNamespace(data_mount="/mnt/ktrdr_data/data"))
+    mount = config["services"]["worker"]["volumes"][0]
+    assert canary._seeded_volume(mount) == ("canary-r1-shared-ab12_shared", "data")
+    config["volumes"]["shared"]["name"] = "fixed-by-the-file"
+    assert canary._seeded_volume(mount) == ("fixed-by-the-file", "data")
