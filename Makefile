@@ -11,7 +11,7 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary smoke compare canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint benchmark verdicts real-platform allure-report steps-catalog clean
+        lint hadolint benchmark verdicts mutants real-platform allure-report steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -91,6 +91,14 @@ real-platform: venv
 VARIANTS ?=
 verdicts: images
 	$(PY) -m canaryspec verdicts $(VARIANTS)
+
+# A seeded sample of machine-made mutants of tradelab (cosmic-ray's operators over its backend,
+# workers and ml code), each run against the features of its area: reports/mutants.md says
+# which the suite killed. Not part of `make test`: about a minute or two per mutant.
+SAMPLE ?= 30
+SEED ?= 1
+mutants: images
+	$(PY) -m canaryspec mutants --sample $(SAMPLE) --seed $(SEED)
 
 # The Allure HTML report of the last run (reports/allure-report/), with the Allure command line
 # from its npm package's tarball (this machine kind cannot install it from npm); Java 17.

@@ -1,10 +1,12 @@
-"""`python -m canaryspec run|compare|build|benchmark|clean|verdicts [behave args]`.
+"""`python -m canaryspec run|compare|build|benchmark|clean|verdicts|mutants [behave args]`.
 
 run        the acceptance suite (behave with the project's configuration), reports in reports/
 build      build (or find) the images only
 benchmark  the suite, then reports/benchmark.md with the phase timings of that run
 clean      remove canaries kept with keep=true (or the one named) and dead runs' leftovers
 verdicts   break the platform on purpose (variants/catalog.toml) and check the suite notices
+mutants    a seeded sample of machine-made mutants of the platform: which the suite kills
+           (`mutants [--sample N] [--seed S]`, defaults 30 and 1; reports/mutants.md)
 compare    the baseline (the canary on the monolith), then the split, side by side
 
 Exit codes of `run`: 0 every selected scenario passed; 1 one failed or was broken; 3 nothing was
@@ -15,6 +17,7 @@ judged (no scenario selected, or all skipped); 4-9 a set-up problem (see canarys
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import statistics
 import sys
@@ -281,10 +284,18 @@ def _clean(args: list[str]) -> int:
 
 
 def _verdicts(args: list[str]) -> int:
-    """Break the platform on purpose, variant by variant; fail when a variant is missed."""
+    """Break the platform on purpose, variant by variant; fail when a variant is missed.
+    `--jobs N` (default 2, or CANARYSPEC_VERDICT_JOBS) judges N variants at once: each has its
+    own scratch copy, image tag, canary and reports, so they never meet."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from canaryspec import verdicts
     from canaryspec.images import connect_engine
 
+    jobs = int(os.environ.get("CANARYSPEC_VERDICT_JOBS", "2"))
+    if "--jobs" in args:
+        at = args.index("--jobs")
+        jobs, args = int(args[at + 1]), args[:at] + args[at + 2:]
     only = set(args)
     variants = [v for v in verdicts.load_catalog() if not only or v.name in only]
     unknown = only - {v.name for v in variants}
@@ -294,25 +305,90 @@ def _verdicts(args: list[str]) -> int:
         return ConfigError.exit_code
     try:
         settings = _settings(_configuration([]))
-        client = connect_engine()
+        connect_engine()
     except CanaryspecError as error:
         print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
         return error.exit_code
     reports = settings.reports_dir / "verdicts"
     shutil.rmtree(reports, ignore_errors=True)
-    started, judgements = time.monotonic(), []
-    for variant in variants:
+    started = time.monotonic()
+
+    def judge(variant: verdicts.Variant) -> verdicts.Judgement:
         print(f"canaryspec: variant {variant.name}: {variant.breaks} ...", flush=True)
-        judgement = verdicts.check_variant(client, settings, variant, reports)
-        judgements.append(judgement)
+        judgement = verdicts.check_variant(connect_engine(), settings, variant, reports)
         outcome = "caught" if judgement.caught else "MISSED"
         extra = f", {len(judgement.unexpected)} unexpected failure(s)" if judgement.unexpected \
             else ""
         print(f"canaryspec: variant {variant.name}: {outcome}{extra} in "
               f"{judgement.seconds:.0f} s", flush=True)
+        return judgement
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        judgements = list(pool.map(judge, variants))  # in catalogue order
     path = verdicts.write_reports(judgements, time.monotonic() - started, settings.reports_dir)
     print(path.read_text())
     return 0 if all(j.clean for j in judgements) else 1
+
+
+def _mutants(args: list[str]) -> int:
+    """A seeded sample of cosmic-ray's mutants of the platform, each run like a variant; exit 1
+    only when one could not be judged (a survivor is a finding, not a failure of the run)."""
+    import argparse
+
+    from canaryspec import mutants
+    from canaryspec.images import connect_engine
+
+    parser = argparse.ArgumentParser(prog="python -m canaryspec mutants")
+    parser.add_argument("--sample", type=int, default=30, help="how many mutants (default 30)")
+    parser.add_argument("--seed", type=int, default=1, help="the sample's seed (default 1)")
+    options = parser.parse_args(args)
+    try:
+        settings = _settings(_configuration([]))
+        client = connect_engine()
+    except CanaryspecError as error:
+        print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
+        return error.exit_code
+    started = time.monotonic()
+    sites = mutants.enumerate_sites()
+    sample = mutants.sample_sites(sites, options.sample, options.seed)
+    equivalent = mutants.load_equivalent()
+    print(f"canaryspec: mutants: {len(sample)} of {len(sites)} sites (seed {options.seed}), "
+          f"enumerated in {time.monotonic() - started:.0f} s", flush=True)
+    reports = settings.reports_dir / "mutants"
+    shutil.rmtree(reports, ignore_errors=True)
+    reports.mkdir(parents=True)
+    to_run = [site for site in sample if site.id not in equivalent]
+    areas = " or ".join(sorted({f"({mutants.tags_for(site.file)})" for site in to_run}))
+    failing_unmutated: set[str] = set()
+    if areas:
+        print(f"canaryspec: mutants: the unmutated images first ({areas}) ...", flush=True)
+        try:
+            failing_unmutated = mutants.run_baseline(settings, areas, reports / "baseline")
+        except RuntimeError as error:
+            print(f"canaryspec: mutants: {error}", file=sys.stderr)
+            return 1
+        print(f"canaryspec: mutants: {len(failing_unmutated)} scenario(s) do not pass unmutated"
+              f" and are not counted: {'; '.join(sorted(failing_unmutated)) or 'none'}",
+              flush=True)
+    results = []
+    for number, site in enumerate(sample, 1):
+        mutant = mutants.make_mutant(site, (PROJECT_ROOT / site.file).read_text())
+        print(f"canaryspec: mutant {number}/{len(sample)} {site.id} {site.where} "
+              f"{site.operator}: {mutant.diff} ...", flush=True)
+        if site.id in equivalent:
+            result = mutants.MutantResult(mutant, mutants.Fate.EQUIVALENT, equivalent[site.id])
+        else:
+            result = mutants.check_mutant(client, settings, mutant, reports, failing_unmutated)
+        results.append(result)
+        print(f"canaryspec: mutant {site.id}: {result.fate.value} in {result.seconds:.0f} s"
+              f"{': ' + result.reason[:200] if result.reason else ''}", flush=True)
+    path = mutants.write_reports(results, sample=options.sample, seed=options.seed,
+                                 population=len(sites), total_seconds=time.monotonic() - started,
+                                 reports_dir=settings.reports_dir,
+                                 failing_unmutated=failing_unmutated)
+    print(path.read_text())
+    print(f"canaryspec: mutants: {mutants.rate_line(results)}; {path}", flush=True)
+    return 1 if any(r.fate is mutants.Fate.NOT_JUDGED for r in results) else 0
 
 
 def _compare(args: list[str]) -> int:
@@ -346,7 +422,7 @@ def _compare(args: list[str]) -> int:
 
 
 COMMANDS = {"run": _behave, "compare": _compare, "build": _build, "benchmark": _benchmark,
-            "clean": _clean, "verdicts": _verdicts}
+            "clean": _clean, "verdicts": _verdicts, "mutants": _mutants}
 
 
 def main(argv: list[str]) -> int:

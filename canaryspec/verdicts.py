@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,64 +144,103 @@ def variant_tag(variant: Variant) -> str:
     return f"variant-{variant.name}"
 
 
-def build_variant(client: DockerClient, settings: Settings, variant: Variant, tree: Path,
-                  logs: Path) -> str:
-    """Images of the variant under their own tag; return the tag."""
-    tag = variant_tag(variant)
+# A changed copy of the platform, judged by the suite: shared by the variants (a patch someone
+# wrote) and the mutants (canaryspec.mutants: a change a mutation operator made).
+
+
+def build_changed_images(client: DockerClient, settings: Settings, tag: str,
+                         rebuild: tuple[str, ...], tree: Path, logs: Path) -> None:
+    """Every image role under `tag`: the roles in `rebuild` built from `tree`, the others the
+    tested images re-tagged (a change that does not touch their build needs no build)."""
     for role in IMAGE_ROLES:
         target = settings.profile.image_names[role]
-        if role in variant.rebuild:
+        if role in rebuild:
             dockerfile = tree / settings.profile.dockerfiles[role].relative_to(PROJECT_ROOT)
             build_image(client, dockerfile, f"{target}:{tag}", base_image=settings.base_image,
                         log_path=logs / f"build-{role}.log", context=tree)
         else:
             client.images.get(settings.image(role)).tag(target, tag)
-    return tag
 
 
-def remove_variant_images(client: DockerClient, settings: Settings, variant: Variant) -> None:
+def remove_changed_images(client: DockerClient, settings: Settings, tag: str) -> None:
     for role in IMAGE_ROLES:
-        name = f"{settings.profile.image_names[role]}:{variant_tag(variant)}"
+        name = f"{settings.profile.image_names[role]}:{tag}"
         # Already gone, or still used by a leftover container: harmless either way.
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(name)
 
 
-def run_suite_against(variant: Variant, tag: str, reports: Path) -> int:
-    """The suite, in its own process, on the variant's images: only the features that matter."""
-    command = [sys.executable, "-m", "canaryspec", "run", "--tags", variant.tags,
+def run_suite_on(tag: str, tags: str, reports: Path, names: str = "",
+                 extra_settings: tuple[str, ...] = ()) -> int:
+    """The suite, in its own process, on the images tagged `tag`: only the features `tags`
+    selects (and `names`, when given); its console goes to <reports>.console.log."""
+    command = [sys.executable, "-m", "canaryspec", "run", "--tags", tags,
                "-D", f"image_tag={tag}", "-D", "build=false", "-D", f"reports_dir={reports}"]
-    if variant.names:
-        command += ["-n", variant.names]
-    for extra in variant.settings:
+    if names:
+        command += ["-n", names]
+    for extra in extra_settings:
         command += ["-D", extra]
     with (reports.parent / f"{reports.name}.console.log").open("w") as console:
         return subprocess.run(command, cwd=PROJECT_ROOT, stdout=console,
                               stderr=subprocess.STDOUT).returncode
 
 
+@dataclass
+class Trial:
+    """What the suite said about one changed copy of the platform."""
+
+    record: RunRecord | None = None
+    exit_code: int | None = None
+    problem: str = ""          # the change could not be made, built or run
+    build_failed: bool = False  # ... because an image of it did not build
+    seconds: float = 0.0
+
+
+def run_trial(client: DockerClient, settings: Settings, *, tag: str,
+              change: Callable[[Path], None], rebuild: tuple[str, ...], tags: str,
+              reports: Path, names: str = "", extra_settings: tuple[str, ...] = ()) -> Trial:
+    """Change a scratch copy of the repository (`change(tree)`), build the roles it changes
+    under `tag`, run the selected features against them; the images are removed after."""
+    started = time.monotonic()
+    trial = Trial()
+    reports.mkdir(parents=True, exist_ok=True)
+    building = False
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"{tag}-") as scratch:
+            tree = scratch_copy(Path(scratch))
+            change(tree)
+            building = True
+            build_changed_images(client, settings, tag, rebuild, tree, reports)
+            building = False
+            # `{tree}` in a setting is the changed copy: a variant of a deployment file (the
+            # canary's compose file) runs from there.
+            trial.exit_code = run_suite_on(tag, tags, reports, names, tuple(
+                extra.replace("{tree}", str(tree)) for extra in extra_settings))
+        trial.record = RunRecord.read(reports)
+        if trial.record is None:
+            trial.problem = f"the run left no run.json (exit {trial.exit_code})"
+    except Exception as exc:  # a change that cannot be built or run is reported, not fatal
+        trial.problem = f"{type(exc).__name__}: {exc}"
+        trial.build_failed = building
+    finally:
+        remove_changed_images(client, settings, tag)
+    trial.seconds = time.monotonic() - started
+    return trial
+
+
 def check_variant(client: DockerClient, settings: Settings, variant: Variant,
                   reports_root: Path) -> Judgement:
-    started = time.monotonic()
-    reports = reports_root / variant.name
-    reports.mkdir(parents=True, exist_ok=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix=f"variant-{variant.name}-") as scratch:
-            tree = scratch_copy(Path(scratch))
-            apply_patch(variant.patch, tree)
-            tag = build_variant(client, settings, variant, tree, reports)
-        code = run_suite_against(variant, tag, reports)
-        record = RunRecord.read(reports)
-        if record is None:
-            judgement = Judgement(variant, problem=f"the run left no run.json (exit {code})")
-        else:
-            judgement = judge_variant(variant, record)
-        judgement.exit_code = code
-    except Exception as exc:  # a variant that cannot be built or run is reported, not fatal
-        judgement = Judgement(variant, problem=f"{type(exc).__name__}: {exc}")
-    finally:
-        remove_variant_images(client, settings, variant)
-    judgement.seconds = time.monotonic() - started
+    trial = run_trial(client, settings, tag=variant_tag(variant),
+                      change=lambda tree: apply_patch(variant.patch, tree),
+                      rebuild=variant.rebuild, tags=variant.tags,
+                      reports=reports_root / variant.name, names=variant.names,
+                      extra_settings=variant.settings)
+    if trial.record is None or trial.problem:
+        judgement = Judgement(variant, problem=trial.problem)
+    else:
+        judgement = judge_variant(variant, trial.record)
+    judgement.exit_code = trial.exit_code
+    judgement.seconds = trial.seconds
     return judgement
 
 
