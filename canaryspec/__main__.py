@@ -334,6 +334,7 @@ def _mutants(args: list[str]) -> int:
     """A seeded sample of cosmic-ray's mutants of the platform, each run like a variant; exit 1
     only when one could not be judged (a survivor is a finding, not a failure of the run)."""
     import argparse
+    from concurrent.futures import ThreadPoolExecutor
 
     from canaryspec import mutants
     from canaryspec.images import connect_engine
@@ -341,10 +342,13 @@ def _mutants(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m canaryspec mutants")
     parser.add_argument("--sample", type=int, default=30, help="how many mutants (default 30)")
     parser.add_argument("--seed", type=int, default=1, help="the sample's seed (default 1)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="mutants judged at once, each with its own copy, images and canary "
+                             "(default 2)")
     options = parser.parse_args(args)
     try:
         settings = _settings(_configuration([]))
-        client = connect_engine()
+        connect_engine()  # no engine: a set-up problem before anything is drawn
     except CanaryspecError as error:
         print(f"canaryspec: set-up problem ({type(error).__name__}): {error}", file=sys.stderr)
         return error.exit_code
@@ -370,18 +374,22 @@ def _mutants(args: list[str]) -> int:
         print(f"canaryspec: mutants: {len(failing_unmutated)} scenario(s) do not pass unmutated"
               f" and are not counted: {'; '.join(sorted(failing_unmutated)) or 'none'}",
               flush=True)
-    results = []
-    for number, site in enumerate(sample, 1):
+    def judge(numbered: tuple[int, mutants.Site]) -> mutants.MutantResult:
+        number, site = numbered
         mutant = mutants.make_mutant(site, (PROJECT_ROOT / site.file).read_text())
         print(f"canaryspec: mutant {number}/{len(sample)} {site.id} {site.where} "
               f"{site.operator}: {mutant.diff} ...", flush=True)
         if site.id in equivalent:
             result = mutants.MutantResult(mutant, mutants.Fate.EQUIVALENT, equivalent[site.id])
         else:
-            result = mutants.check_mutant(client, settings, mutant, reports, failing_unmutated)
-        results.append(result)
+            result = mutants.check_mutant(connect_engine(), settings, mutant, reports,
+                                          failing_unmutated)
         print(f"canaryspec: mutant {site.id}: {result.fate.value} in {result.seconds:.0f} s"
               f"{': ' + result.reason[:200] if result.reason else ''}", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        results = list(pool.map(judge, enumerate(sample, 1)))  # in sample order
     path = mutants.write_reports(results, sample=options.sample, seed=options.seed,
                                  population=len(sites), total_seconds=time.monotonic() - started,
                                  reports_dir=settings.reports_dir,
