@@ -203,8 +203,23 @@ class CanaryHandle:
         looks), as the deployment sets them: the backend's environment where the profile
         names the variables, else the platform's own defaults (the profile's data)."""
         timers, env = self.settings.profile.timers, self.canary.env_of("backend")
-        return (float(env.get(timers.orphan_timeout_env, timers.orphan_timeout_s)),
-                float(env.get(timers.orphan_check_env, timers.orphan_check_s)))
+
+        def first_set(names: tuple[str, ...], default: float) -> float:
+            return float(next((env[n] for n in names if env.get(n)), default))
+
+        return (first_set(timers.orphan_timeout_env, timers.orphan_timeout_s),
+                first_set(timers.orphan_check_env, timers.orphan_check_s))
+
+    def orphan_deadline(self) -> tuple[float, str]:
+        """How long an unclaimed operation may stay running before the platform must have
+        failed it: its orphan timeout plus two of its checks (it first sees the orphan at a
+        check, and fails it at the first check past the timeout), plus the suite's stated
+        margin (`orphaned`, scaled for this host); and that sum in words."""
+        timeout_s, every_s = self.orphan_timeout()
+        margin_s = self.deadlines.orphaned
+        return (timeout_s + 2 * every_s + margin_s,
+                f"the orphan timeout {timeout_s:g} s + two checks {every_s:g} s apart + a "
+                f"margin of {margin_s:g} s")
 
     def send_to_worker(self, job: JobKind, request: dict[str, Any]) -> Reply:
         """Hand a job straight to a worker of its kind, as the backend would (the contract's

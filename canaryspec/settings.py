@@ -21,13 +21,13 @@ from canaryspec.vocabulary import DEPLOYMENTS, IMAGE_ROLES, SERVICE_ROLES
 
 @dataclass(frozen=True)
 class Timers:
-    """A platform's own timers, as data: the backend variable its deployment may set each
-    with, and the platform's default when it does not."""
+    """A platform's own timers, as data: the backend variables its deployment may set each
+    with (the first one set wins), and the platform's default when none is."""
 
     # A running operation no worker claims is failed after this long, looked for this often.
-    orphan_timeout_env: str = "UNCLAIMED_OPERATION_TIMEOUT"
+    orphan_timeout_env: tuple[str, ...] = ("UNCLAIMED_OPERATION_TIMEOUT",)
     orphan_timeout_s: float = 60.0
-    orphan_check_env: str = "WORKER_HEALTH_INTERVAL"
+    orphan_check_env: tuple[str, ...] = ("WORKER_HEALTH_INTERVAL",)
     orphan_check_s: float = 10.0
 
 
@@ -79,9 +79,14 @@ PROFILES: dict[str, Profile] = {
                      "worker-gpu": "ktrdr-worker-gpu"},
         compose_file=None,  # the real platform's own canary compose file: set compose_file
         backend_app_module="ktrdr.api.main",
-        # Its orphan detector: 60 s, checked every 15 s (its settings' defaults).
-        timers=Timers(orphan_timeout_env="ORPHAN_TIMEOUT_SECONDS", orphan_timeout_s=60.0,
-                      orphan_check_env="ORPHAN_CHECK_INTERVAL_SECONDS", orphan_check_s=15.0),
+        # Its orphan detector: 60 s, checked every 15 s (its defaults; the variables' names
+        # before and after its settings gained the KTRDR_ prefix).
+        timers=Timers(
+            orphan_timeout_env=("KTRDR_ORPHAN_TIMEOUT_SECONDS", "ORPHAN_TIMEOUT_SECONDS"),
+            orphan_timeout_s=60.0,
+            orphan_check_env=("KTRDR_ORPHAN_CHECK_INTERVAL_SECONDS",
+                              "ORPHAN_CHECK_INTERVAL_SECONDS"),
+            orphan_check_s=15.0),
         responses=Responses(
             accuracy=("training_metrics.final_train_accuracy", "test_metrics.test_accuracy"),
             worker_id=("worker_id", "metadata.worker_id", "metadata.parameters.worker_id"),
@@ -116,6 +121,9 @@ class Deadlines:
     checkpoint: float = 15         # a checkpoint of an interrupted training is recorded
     registration: float = 60       # a worker registers (again) and the backend polls its health
     worker_stop: float = 15        # a SIGTERM'd worker exits by itself (half its 30 s grace)
+    # Past the platform's own orphan timeout and one of its checks (Profile.timers), how long
+    # an operation nobody claims may take to be recorded failed.
+    orphaned: float = 15
     slow_host_factor: float = 1.0
 
     def for_this_host(self) -> Deadlines:

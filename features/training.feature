@@ -64,5 +64,5 @@ Feature: Model training
     Given a long training of "v3_multi_symbol" is running
     When the "training" worker dies
     Then the engine starts it again by its restart policy
-    And the operation is recorded as "failed" within 90 seconds
+    And the operation is recorded as "failed" once the backend's orphan timeout has passed
     And a "training" worker is registered again under a new identity within 60 s
