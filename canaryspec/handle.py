@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -180,20 +181,31 @@ class CanaryHandle:
     def watch_to_the_end(self, started: StartedJob) -> list[ProgressSample]:
         """Read the operation from now until it ends, every 0.1 s; return every distinct
         reading (status, percentage, step) in order, the final one last. The whole life is
-        judged afterwards (jobs.life_problems), not its first good sign."""
+        judged afterwards (jobs.life_problems), not its first good sign.
+
+        A job that keeps moving is watched as long as it moves (a loaded host trains slower,
+        not wrong): the wait fails when no new reading has come for the `progress` deadline,
+        or past ten times `job_done` in all."""
         samples: list[ProgressSample] = []
+        last_change = time.monotonic()
 
         def check() -> Observation[list[ProgressSample]]:
+            nonlocal last_change
             op = self.operation(started.operation_id)
             if op is not None:
                 sample = ProgressSample(op.status, op.percentage, op.current_step)
                 if not samples or samples[-1] != sample:
                     samples.append(sample)
+                    last_change = time.monotonic()
                 if op.finished:
                     started.finished(op)
+            stalled = time.monotonic() - last_change
+            if stalled > self.deadlines.progress:
+                raise AssertionError(f"operation {started.operation_id} stalled: no new reading "
+                                     f"for {stalled:.0f} s; last {describe(op)}")
             return Observation(op is not None and op.finished, samples, describe(op))
 
-        self._wait(check, timeout=self.deadlines.job_done, interval=0.1,
+        self._wait(check, timeout=10 * self.deadlines.job_done, interval=0.1,
                    what=f"operation {started.operation_id} running to its end",
                    services=["backend", started.job.worker.service])
         return samples
