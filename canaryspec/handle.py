@@ -28,6 +28,7 @@ from canaryspec.jobs import (
     TERMINAL,
     BadRequest,
     Operation,
+    OperationsList,
     ProgressSample,
     StartedJob,
     describe,
@@ -193,7 +194,7 @@ class CanaryHandle:
             nonlocal last_change
             op = self.operation(started.operation_id)
             if op is not None:
-                sample = ProgressSample(op.status, op.percentage, op.current_step)
+                sample = op.sample()
                 if not samples or samples[-1] != sample:
                     samples.append(sample)
                     last_change = time.monotonic()
@@ -337,6 +338,14 @@ class CanaryHandle:
                      None)
         return ((str(entry.get("status")), str(entry.get("operation_type")))
                 if entry else None), reply
+
+    def operations_list(self, **filters: Any) -> OperationsList:
+        """The operations list for these filters (and a limit past what a canary holds)."""
+        reply = self.api.operations(limit=1000, **filters)
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            raise AssertionError(f"the operations list with {filters}: {reply.brief()}")
+        return OperationsList(filters, list(reply.body.get("data") or []),
+                              reply.body.get("total_count"), reply.body.get("active_count"))
 
     def operations_recorded(self) -> int:
         """Rows in the operations table, read from the database itself (not the API)."""

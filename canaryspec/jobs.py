@@ -180,6 +180,8 @@ class Operation:
     error_message: str
     result_summary: dict[str, Any]
     raw: dict[str, Any]
+    steps_completed: int = 0
+    steps_total: int = 0
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Operation:
@@ -187,7 +189,12 @@ class Operation:
         return cls(str(body.get("operation_id", "")), str(body.get("status", "?")),
                    float(progress.get("percentage") or 0), str(progress.get("current_step") or ""),
                    str(body.get("error_message") or ""), dict(body.get("result_summary") or {}),
-                   body)
+                   body, int(progress.get("steps_completed") or 0),
+                   int(progress.get("steps_total") or 0))
+
+    def sample(self) -> ProgressSample:
+        return ProgressSample(self.status, self.percentage, self.current_step,
+                              self.steps_completed, self.steps_total)
 
     @property
     def finished(self) -> bool:
@@ -242,11 +249,49 @@ class StartedJob:
         return str(path)
 
 
+ACTIVE = {"pending", "resuming", "running"}
+
+
+@dataclass(frozen=True)
+class OperationsList:
+    """The operations list as the platform answered one query: its entries and the totals it
+    reports beside them."""
+
+    filters: dict[str, Any]
+    entries: list[dict[str, Any]]
+    total_count: Any
+    active_count: Any
+
+    def entry(self, operation_id: str) -> dict[str, Any] | None:
+        return next((e for e in self.entries if e.get("operation_id") == operation_id), None)
+
+    def problems(self) -> list[str]:
+        """What does not hold together: entries the filters should have left out, totals that
+        disagree with the entries (checked where the list holds everything it counts)."""
+        problems = [f"{e.get('operation_id')} is {e.get(key)}, listed under {key}={value}"
+                    for key, value in self.filters.items() if key in {"status", "operation_type"}
+                    for e in self.entries if e.get(key) != value]
+        if not isinstance(self.total_count, int) or not isinstance(self.active_count, int):
+            return [*problems, f"the list reports no totals (total_count "
+                               f"{self.total_count!r}, active_count {self.active_count!r})"]
+        if self.total_count < len(self.entries):
+            problems.append(f"total_count {self.total_count} is less than the "
+                            f"{len(self.entries)} entries listed")
+        if self.total_count == len(self.entries) and not self.filters.get("status"):
+            active = sum(e.get("status") in ACTIVE for e in self.entries)
+            if self.active_count != active:
+                problems.append(f"active_count is {self.active_count} but {active} of the "
+                                f"{len(self.entries)} operations listed are active")
+        return problems
+
+
 @dataclass(frozen=True)
 class ProgressSample:
     status: str
     percentage: float
     current_step: str
+    steps_completed: int = 0
+    steps_total: int = 0
 
 
 def rising_readings(samples: list[ProgressSample]) -> list[ProgressSample]:
@@ -284,6 +329,17 @@ def life_problems(samples: list[ProgressSample], ends: str) -> list[str]:
         problems.append("it never showed two rising readings between 0 and 100 % while it ran")
     if samples and samples[-1].status == "completed" and samples[-1].percentage != 100:
         problems.append(f"it completed at {samples[-1].percentage:g}%, not 100%")
+    # The contract's steps: how many there are, counted up, all done at the end.
+    counted = [s for s in samples if s.steps_total > 0]
+    if not counted:
+        problems.append("it never said how many steps it has (steps_total stayed 0)")
+    for a, b in itertools.pairwise(counted):
+        if b.steps_completed < a.steps_completed:
+            problems.append(f"its steps went back from {a.steps_completed} to "
+                            f"{b.steps_completed} of {b.steps_total}")
+    last = samples[-1] if samples else None
+    if last and last.status == "completed" and last.steps_completed != last.steps_total:
+        problems.append(f"it completed at step {last.steps_completed} of {last.steps_total}")
     return problems
 
 

@@ -67,3 +67,14 @@ Feature: Backtesting
   Scenario: A finished backtest is listed with its type and status
     Given a completed backtest of "v3_minimal"
     Then the operations list shows it as a "completed" "backtesting" operation
+
+  Scenario: The operations list narrows by status and type, and its totals add up
+    Given a completed backtest of "v3_minimal"
+    Then it is listed among the "completed" "backtesting" operations
+    And it is not listed among the "running" operations
+    And the list's totals agree with its entries
+
+  @use.with_profile=tradelab
+  Scenario: The operations list names the strategy and symbol each job was asked for
+    Given a completed backtest of "v3_minimal"
+    Then its entry in the operations list names the strategy and symbol it was asked for

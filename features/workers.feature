@@ -30,7 +30,13 @@ Feature: Worker registration
       | backtesting |
 
   @faults @critical
-  Scenario: A restarted worker registers again
-    When the "training" worker is restarted
-    Then a "training" worker is registered again under a new identity within 60 s
+  Scenario Outline: A restarted <worker type> worker registers again, replacing only its own entry
+    When the "<worker type>" worker is restarted
+    Then a "<worker type>" worker is registered again under a new identity within 60 s
     And its old identity is no longer registered
+    And every other worker keeps its entry
+
+    Examples: Worker types
+      | worker type |
+      | training    |
+      | backtesting |

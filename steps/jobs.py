@@ -421,6 +421,39 @@ def step_one_new_operation(context: Context) -> None:
                 f"the operations table went from {context.operations_before} to {after} rows")
 
 
+@then('it is listed among the "{status:OperationStatus}" "{kind:OperationKind}" operations')
+def step_listed_among(context: Context, status: str, kind: JobKind) -> None:
+    listing = context.canary.operations_list(status=status, operation_type=kind.operation_type)
+    attach_json("operations list", listing.entries)
+    assert_that(listing.entry(context.job.operation_id), not_none(),
+                f"{context.job.operation_id} is not among the {len(listing.entries)} {status} "
+                f"{kind.operation_type} operations listed")
+    assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
+
+
+@then('it is not listed among the "{status:OperationStatus}" operations')
+def step_not_listed_among(context: Context, status: str) -> None:
+    listing = context.canary.operations_list(status=status)
+    assert_that(listing.entry(context.job.operation_id), none(),
+                f"{context.job.operation_id} is listed among the {status} operations")
+    assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
+
+
+@then("the list's totals agree with its entries")
+def step_list_totals(context: Context) -> None:
+    listing = context.canary.operations_list()
+    assert_that(listing.problems(), empty(), f"the whole operations list ({len(listing.entries)}"
+                                             f" entries)")
+
+
+@then("its entry in the operations list names the strategy and symbol it was asked for")
+def step_entry_names_request(context: Context) -> None:
+    entry = context.canary.operations_list().entry(context.job.operation_id) or {}
+    asked = {k: context.job.request[k] for k in ("strategy_name", "symbol")}
+    assert_that({k: entry.get(k) for k in asked}, equal_to(asked),
+                f"the list's entry of {context.job.operation_id}: {entry}")
+
+
 @then("the platform says the operation was not found")
 def step_not_found(context: Context) -> None:
     assert_that(context.reply.status, equal_to(404), context.reply.brief())

@@ -2,7 +2,14 @@
 
 from behave import then, when
 from behave.runner import Context
-from hamcrest import assert_that, equal_to, has_entries, less_than_or_equal_to, matches_regexp
+from hamcrest import (
+    assert_that,
+    empty,
+    equal_to,
+    has_entries,
+    less_than_or_equal_to,
+    matches_regexp,
+)
 
 from canaryspec.vocabulary import WorkerKind
 
@@ -38,6 +45,8 @@ def step_worker_reachable(context: Context, worker: WorkerKind) -> None:
 def step_restart_worker(context: Context, worker: WorkerKind) -> None:
     # Busy or not: a restart in the middle of a job is a case of its own.
     context.worker = context.canary.registered_worker(worker)
+    context.others = [w for w in context.canary.registered_workers()
+                      if w.worker_id != context.worker.worker_id]
     context.canary.restart(worker.service)
 
 
@@ -81,3 +90,11 @@ def step_reregistered(context: Context, worker: WorkerKind, seconds: int) -> Non
 def step_old_identity_gone(context: Context) -> None:
     reply = context.canary.worker_entry(context.worker.worker_id)
     assert_that(reply.status, equal_to(404), f"old worker entry still present: {reply.brief()}")
+
+
+@then("every other worker keeps its entry")
+def step_others_kept(context: Context) -> None:
+    now = {w.worker_id for w in context.canary.registered_workers()}
+    gone = [str(w) for w in context.others if w.worker_id not in now]
+    assert_that(gone, empty(), f"re-registering {context.worker.worker_type} removed other "
+                               f"workers' entries; registered now: {sorted(now)}")

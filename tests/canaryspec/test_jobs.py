@@ -30,3 +30,25 @@ def test_bad_requests_go_to_their_job_route_as_written():
             BAD_REQUESTS["a backtest without an end date"].body) in sent
     assert ("/api/v1/trainings/start", BAD_REQUESTS["malformed JSON"].body) in sent
     assert len(sent) == len(BAD_REQUESTS)
+
+
+def _listing(filters, entries, total, active):
+    from canaryspec.jobs import OperationsList
+    return OperationsList(filters, entries, total, active)
+
+
+def test_an_operations_list_that_holds_together_has_no_problem():
+    entries = [{"operation_id": "a", "status": "completed", "operation_type": "training"},
+               {"operation_id": "b", "status": "running", "operation_type": "backtesting"}]
+    assert _listing({}, entries, 2, 1).problems() == []
+
+
+def test_an_operations_list_names_what_does_not_add_up():
+    entries = [{"operation_id": "a", "status": "cancelled", "operation_type": "training"}]
+    assert _listing({"status": "completed"}, entries, 1, 0).problems() == [
+        "a is cancelled, listed under status=completed"]
+    assert _listing({}, entries, 1, 1).problems() == [
+        "active_count is 1 but 0 of the 1 operations listed are active"]
+    assert _listing({}, entries, 0, 0).problems() == [
+        "total_count 0 is less than the 1 entries listed"]
+    assert "reports no totals" in _listing({}, entries, None, 0).problems()[0]

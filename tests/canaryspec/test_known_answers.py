@@ -86,7 +86,9 @@ def test_a_feature_row_against_the_planted_data_is_the_suites_error():
 
 
 def _samples(*readings: tuple[str, float]) -> list[ProgressSample]:
-    return [ProgressSample(status, pct, "epoch" if status == "running" else status)
+    """Readings of a job of ten steps, one step per 10 %."""
+    return [ProgressSample(status, pct, "epoch" if status == "running" else status,
+                           min(10, int(pct // 10)), 10 if status != "pending" else 0)
             for status, pct in readings]
 
 
@@ -109,6 +111,15 @@ def test_a_whole_healthy_life_has_no_problem():
 ])
 def test_each_wrong_turn_of_a_life_is_named(life, problem):
     assert any(problem in found for found in life_problems(life, ends="completed"))
+
+
+def test_steps_must_be_counted_up_to_their_total():
+    life = [ProgressSample("running", 10, "epoch"), ProgressSample("running", 50, "epoch"),
+            ProgressSample("completed", 100, "completed")]
+    assert any("never said how many steps" in p for p in life_problems(life, "completed"))
+    stuck = _samples(("running", 10), ("running", 50), ("completed", 100))
+    stuck[-1] = ProgressSample("completed", 100, "completed", 5, 10)
+    assert any("completed at step 5 of 10" in p for p in life_problems(stuck, "completed"))
 
 
 def test_a_named_data_volume_is_seeded_under_the_canarys_own_project_name():
