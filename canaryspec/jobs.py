@@ -118,8 +118,10 @@ def market_request(strategy: str, symbol: str, period: Period, model_path: str) 
 # What a backtest of a model on planted data must show. A model that learned the pattern of
 # the market it replays is right on most trades (perfectly, for "reverses"); one that learned
 # the other pattern is wrong on most. A model that learned nothing is near 50 %: neither.
+# A model right on nearly every trade also never draws down much.
 KNOWN_RESULTS = {
-    "profits": {"total_return": (0.0, None), "win_rate": (0.7, None)},
+    "profits": {"total_return": (0.0, None), "win_rate": (0.7, None),
+                "max_drawdown": (0.0, 0.1)},
     "loses": {"total_return": (None, 0.0), "win_rate": (None, 0.3)},
 }
 MIN_KNOWN_ANSWER_TRADES = 20
@@ -161,10 +163,17 @@ class KnownAnswer:
         bounds = [(name, low, high) for name, (low, high) in KNOWN_RESULTS[expected].items()]
         bounds.append(("total_trades", MIN_KNOWN_ANSWER_TRADES, None))
         problems = metric_bounds_problems(metrics, bounds, responses)
+        # Equity starts at its peak: a run that ends below it fell at least that far.
+        ret, drawdown = (responses.metric(metrics, n)[1] for n in ("total_return",
+                                                                   "max_drawdown"))
+        if isinstance(ret, int | float) and isinstance(drawdown, int | float) and \
+                drawdown < -ret - 1e-6:
+            problems.append(f"max_drawdown {drawdown} is less than the loss {-ret}")
         if not problems:
             return None
         seen = ", ".join(f"{name} {responses.metric(metrics, name)[1]}"
-                         for name in ("total_return", "win_rate", "total_trades"))
+                         for name in ("total_return", "win_rate", "max_drawdown",
+                                      "total_trades"))
         return (f"expected a backtest that {expected} ({self.explain()}), but it reported "
                 f"{seen}: {'; '.join(problems)}")
 

@@ -57,6 +57,10 @@ Feature: Backtesting
     When a backtest of "v3_minimal" is started with a model that does not exist
     Then the backtest fails with an error naming the model
 
+  Scenario: A backtest that names no model is answered without a server error
+    When a backtest of "v3_minimal" is started without naming a model
+    Then the platform answers without a server error
+
   @handoff.backtest_lifecycle
   Scenario: A backtest of a corrupt model fails clearly
     Given a corrupt model file in the models volume

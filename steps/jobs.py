@@ -11,6 +11,7 @@ from hamcrest import (
     empty,
     equal_to,
     is_in,
+    less_than,
     matches_regexp,
     none,
     not_none,
@@ -118,6 +119,18 @@ def step_start_backtest(context: Context, strategy: str) -> None:
 def step_start_backtest_without_model(context: Context, strategy: str) -> None:
     context.model_path = f"/mnt/ktrdr_data/models/{strategy}/never-trained.pt"
     _start(context, BACKTEST, jobs.backtest_request(strategy, model_path=context.model_path))
+
+
+@when('a backtest of "{strategy:Strategy}" is started without naming a model')
+def step_start_backtest_unnamed_model(context: Context, strategy: str) -> None:
+    # The contract's model_path is optional: the platform may refuse it or fail it later.
+    context.canary.available_worker(BACKTEST.worker, timeout=_deadlines(context).worker_free)
+    _sent(context, context.canary.send(BACKTEST, jobs.backtest_request(strategy)))
+
+
+@then("the platform answers without a server error")
+def step_no_server_error(context: Context) -> None:
+    assert_that(context.reply.status, less_than(500), context.reply.brief())
 
 
 @given("a corrupt model file in the models volume")

@@ -51,9 +51,10 @@ def _answer(trained_on: str, period: Period, market: str, replayed: Period) -> K
     return KnownAnswer(ModelSpec("v3_minimal", trained_on, period), market, replayed)
 
 
-PROFIT = {"total_return": 0.28, "win_rate": 1.0, "total_trades": 266}
-LOSS = {"total_return": -0.46, "win_rate": 0.02, "total_trades": 52}
-NOTHING_LEARNED = {"total_return": 0.01, "win_rate": 0.52, "total_trades": 120}
+PROFIT = {"total_return": 0.28, "win_rate": 1.0, "max_drawdown": 0.0015, "total_trades": 266}
+LOSS = {"total_return": -0.46, "win_rate": 0.02, "max_drawdown": 0.46, "total_trades": 52}
+NOTHING_LEARNED = {"total_return": 0.01, "win_rate": 0.52, "max_drawdown": 0.2,
+                   "total_trades": 120}
 
 
 def test_a_model_profits_where_the_market_follows_what_it_learned():
@@ -78,6 +79,15 @@ def test_a_model_that_learned_nothing_neither_profits_nor_loses():
     for expected, answer in (("profits", _answer("EURUSD", TRAINING, "EURUSD", BACKTEST)),
                              ("loses", _answer("GBPUSD", TRAINING, "EURUSD", BACKTEST))):
         assert answer.problem(NOTHING_LEARNED, Responses(), expected) is not None
+
+
+def test_a_drawdown_that_is_not_the_fall_from_the_peak_is_named():
+    answer = _answer("EURUSD", TRAINING, "EURUSD", BACKTEST)
+    assert "max_drawdown" in answer.problem({**PROFIT, "max_drawdown": 0.99}, Responses(),
+                                            "profits")
+    loser = _answer("GBPUSD", TRAINING, "EURUSD", BACKTEST)
+    assert "less than the loss" in loser.problem({**LOSS, "max_drawdown": 0.1}, Responses(),
+                                                 "loses")
 
 
 def test_a_feature_row_against_the_planted_data_is_the_suites_error():
