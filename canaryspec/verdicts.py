@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -180,8 +181,12 @@ def run_suite_on(tag: str, tags: str, reports: Path, names: str = "",
         command += ["-n", names]
     for extra in extra_settings:
         command += ["-D", extra]
+    # CANARYSPEC_* variables outrank -D: the ones this run sets must not reach it from ours
+    # (seen: CANARYSPEC_REPORTS_DIR sent every trial's reports to one folder).
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"CANARYSPEC_IMAGE_TAG", "CANARYSPEC_BUILD", "CANARYSPEC_REPORTS_DIR"}}
     with (reports.parent / f"{reports.name}.console.log").open("w") as console:
-        return subprocess.run(command, cwd=PROJECT_ROOT, stdout=console,
+        return subprocess.run(command, cwd=PROJECT_ROOT, stdout=console, env=env,
                               stderr=subprocess.STDOUT).returncode
 
 

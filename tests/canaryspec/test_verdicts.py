@@ -113,3 +113,23 @@ def test_an_undeclared_failure_is_reported_as_unexpected():
         "Upgrading brings the schema to the head revision"]
     assert "❌" not in render([judgement], 1.0).splitlines()[6]
     assert render([judgement], 1.0).startswith("# Verdicts: FAILED")
+
+
+def test_a_trial_run_does_not_inherit_the_settings_it_sets(tmp_path, monkeypatch):
+    from canaryspec import verdicts
+
+    seen = {}
+
+    def fake_run(command, **kwargs):
+        seen.update(command=command, env=kwargs["env"])
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setenv("CANARYSPEC_REPORTS_DIR", "/elsewhere")
+    monkeypatch.setenv("CANARYSPEC_IMAGE_TAG", "other")
+    monkeypatch.setenv("CANARYSPEC_SLOW_HOST_FACTOR", "2")
+    monkeypatch.setattr(verdicts.subprocess, "run", fake_run)
+    verdicts.run_suite_on("variant-x", "@images", tmp_path / "x")
+    assert "CANARYSPEC_REPORTS_DIR" not in seen["env"]
+    assert "CANARYSPEC_IMAGE_TAG" not in seen["env"]
+    assert seen["env"]["CANARYSPEC_SLOW_HOST_FACTOR"] == "2"
+    assert f"reports_dir={tmp_path / 'x'}" in seen["command"]
