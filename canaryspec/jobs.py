@@ -63,6 +63,9 @@ BAD_REQUESTS: dict[str, BadRequest] = {
                      "end_date": "2024-01-01"}, 422),
     "a symbol that has no market data": _bad(
         "training", {"strategy_name": "v3_minimal", "symbols": ["NOPE"]}, 400),
+    "an empty timeframe name": _bad(
+        "backtest", {"strategy_name": "v3_minimal", "timeframe": "", "start_date": "2024-07-01",
+                     "end_date": "2024-08-01"}, 422),
     "a backtest without an end date": _bad(
         "backtest", {"strategy_name": "v3_minimal", "start_date": "2024-01-01"}, 422),
     "malformed JSON": _bad("training", '{"strategy_name": "v3_minimal",', 422),
@@ -108,11 +111,17 @@ class ModelSpec:
         return f"{self.strategy} trained on {self.symbol} over {self.period.name}"
 
 
+# The contract's defaults, sent as a client that states everything would send them.
+BACKTEST_COSTS = {"initial_capital": 100_000.0, "commission": 0.001, "slippage": 0.0005}
+
+
 def market_request(strategy: str, symbol: str, period: Period, model_path: str) \
         -> dict[str, Any]:
-    """A backtest of the model at `model_path` on `symbol`'s hourly bars over `period`."""
+    """A backtest of the model at `model_path` on `symbol`'s hourly bars over `period`, every
+    field stated."""
     return backtest_request(strategy, symbol=symbol, start_date=period.start.isoformat(),
-                            end_date=period.end.isoformat(), model_path=model_path)
+                            end_date=period.end.isoformat(), model_path=model_path,
+                            **BACKTEST_COSTS)
 
 
 # What a backtest of a model on planted data must show. A model that learned the pattern of

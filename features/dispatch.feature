@@ -61,6 +61,7 @@ Feature: Dispatch from the backend to the workers
       | an unreadable start date          | start_date           |
       | an end date before its start date | must be before       |
       | a symbol that has no market data  | No market data       |
+      | an empty timeframe name           | timeframe            |
 
   Scenario: An unknown operation is not found
     When an unknown operation is looked up
