@@ -329,16 +329,6 @@ class CanaryHandle:
             raise AssertionError(f"cannot read {path} on the models volume: {result.output}")
         return (None if reported is MISSING else reported), result.output.split()[0]
 
-    def listed(self, started: StartedJob) -> tuple[tuple[str, str] | None, Reply]:
-        """How the operations list (newest first) shows the job — (status, operation type), or
-        None when it is not listed — and the list's reply."""
-        reply = self.api.operations(operation_type=started.job.operation_type, limit=50)
-        entries = reply.body.get("data", []) if isinstance(reply.body, dict) else []
-        entry = next((e for e in entries if e.get("operation_id") == started.operation_id),
-                     None)
-        return ((str(entry.get("status")), str(entry.get("operation_type")))
-                if entry else None), reply
-
     def operations_list(self, **filters: Any) -> OperationsList:
         """The operations list for these filters (and a limit past what a canary holds)."""
         reply = self.api.operations(limit=1000, **filters)
@@ -346,6 +336,13 @@ class CanaryHandle:
             raise AssertionError(f"the operations list with {filters}: {reply.brief()}")
         return OperationsList(filters, list(reply.body.get("data") or []),
                               reply.body.get("total_count"), reply.body.get("active_count"))
+
+    def listed(self, started: StartedJob) -> tuple[str, str] | None:
+        """How the operations list of its type shows the job: (status, operation type), or
+        None when it is not listed."""
+        entry = self.operations_list(operation_type=started.job.operation_type) \
+            .entry(started.operation_id)
+        return (str(entry.get("status")), str(entry.get("operation_type"))) if entry else None
 
     def operations_recorded(self) -> int:
         """Rows in the operations table, read from the database itself (not the API)."""
