@@ -1,9 +1,10 @@
 """Errors of the suite itself: set-up problems (one sentence, an exit code of their own) and a
-canary that could not be brought up (the scenarios that needed it are broken, not failed).
+canary that could not be brought up (the scenarios that needed it are broken, not failed); and
+a product defect a step met, carrying its root cause (`Finding`).
 
-Both are AssertionErrors only so that behave, when one is raised in a step, prints its one
-sentence instead of a traceback; canaryspec.outcomes files them as broken (never as a product
-failure) by their class.
+The first two are AssertionErrors only so that behave, when one is raised in a step, prints its
+one sentence instead of a traceback; canaryspec.outcomes files them as broken (never as a
+product failure) by their class.
 """
 
 from __future__ import annotations
@@ -65,3 +66,14 @@ class CanaryUnavailable(AssertionError):
     def __init__(self, message: str, evidence: str = ""):
         super().__init__(message)
         self.evidence = evidence
+
+
+class Finding(AssertionError):
+    """The platform did not behave, and the step that saw it knows the defect's root cause: a
+    short sentence that stays the same wherever the defect is met (the job and the platform's
+    own error, no operation id), so that six scenarios stopped by it count as one finding.
+    canaryspec.outcomes takes `root_cause` from here before deriving one from the message."""
+
+    def __init__(self, message: str, root_cause: str):
+        super().__init__(message)
+        self.root_cause = root_cause

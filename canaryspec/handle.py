@@ -23,6 +23,7 @@ import httpx
 from canaryspec import interrupts, migrations
 from canaryspec.api import PlatformClient, Reply
 from canaryspec.canary import Canary, StopResult, file_exists
+from canaryspec.errors import Finding
 from canaryspec.jobs import (
     CORRUPT_MODEL,
     TERMINAL,
@@ -33,6 +34,7 @@ from canaryspec.jobs import (
     StartedJob,
     describe,
 )
+from canaryspec.outcomes import stable_cause
 from canaryspec.readiness import wait_for_services_ready
 from canaryspec.responses import MISSING, dig
 from canaryspec.settings import Settings
@@ -48,6 +50,14 @@ class NotYet(Exception):
 
 
 TRANSIENT = (*TRANSIENT_HTTP, NotYet)
+
+
+def ended_otherwise(started: StartedJob, op: Operation, message: str) -> Finding:
+    """An operation that ended in a status the scenario did not await: a finding whose root
+    cause is the job's kind, its status and the platform's own error (masked), so every
+    scenario whose job the same defect ended counts it once."""
+    error = stable_cause(op.error_message) if op.error_message.strip() else "no error message"
+    return Finding(message, root_cause=f"{started.job.name} ends {op.status}: {error}")
 
 
 @dataclass(frozen=True)
@@ -149,8 +159,9 @@ class CanaryHandle:
         def check() -> Observation[Operation | None]:
             op = self.operation(op_id)
             if op is not None and op.finished and op.status not in statuses:
-                raise AssertionError(f"operation {op_id} ended {op.status}, expected "
-                                     f"{'/'.join(sorted(statuses))}: {op.describe()}")
+                raise ended_otherwise(started, op, f"operation {op_id} ended {op.status}, "
+                                      f"expected {'/'.join(sorted(statuses))}: "
+                                      f"{op.describe()}")
             return Observation(op is not None and op.status in statuses, op, describe(op))
 
         return self._wait(check, timeout=timeout, interval=0.25,
@@ -170,8 +181,8 @@ class CanaryHandle:
         def check() -> Observation[Operation | None]:
             op = self.operation(started.operation_id)
             if op is not None and op.finished:
-                raise AssertionError(f"operation {op.operation_id} ended {op.status} before "
-                                     f"making progress: {op.describe()}")
+                raise ended_otherwise(started, op, f"operation {op.operation_id} ended "
+                                      f"{op.status} before making progress: {op.describe()}")
             ready = op is not None and op.status == "running" and op.percentage > 0
             return Observation(ready, op, describe(op))
 

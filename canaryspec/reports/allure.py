@@ -6,7 +6,8 @@ allure-behave writes one `*-result.json` per scenario. Around it, this module:
 - after the run, makes every result say what the run record says (one result per selected
   scenario, with its outcome, reason and category; written here when allure-behave left none:
   blocked, aborted before it started, skipped by an active tag);
-- writes `environment.properties`, `categories.json`, `executor.json`;
+- writes `environment.properties`, `categories.json` (one category per root cause of a product
+  defect, and the fixed ones for everything else), `executor.json`;
 - labels each result with its epic (the area of the product), story and severity;
 - keeps `history/` between local runs (reports/allure-history), so Allure shows trends.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from allure_commons.utils import md5
 
-from canaryspec.outcomes import ALLURE_STATUS, CATEGORIES, Outcome
+from canaryspec.outcomes import ALLURE_STATUS, CATEGORIES, Outcome, root_cause_slug
 from canaryspec.reports.record import AREAS, RunRecord, ScenarioRecord
 
 EPIC_LABEL, STORY_LABEL, SEVERITY_LABEL = "epic", "story", "severity"
@@ -35,6 +36,10 @@ RESULTS_DIR = "allure-results"
 # categories.json matches on it, so each result lands in exactly one category, the one the
 # summary and JUnit give it.
 CATEGORY_MARKER = "canaryspec-category: "
+# A finding's result is filed by its root cause instead: its trace starts with this marker and
+# the cause's slug, which only that cause's category matches (the fixed ones match only a trace
+# that starts with CATEGORY_MARKER).
+ROOT_CAUSE_MARKER = "canaryspec-root-cause: "
 ALLURE_STEP_STATUS = {"passed": "passed", "failed": "failed", "error": "broken",
                       "undefined": "broken", "hook_error": "broken", "skipped": "skipped",
                       "untested": "skipped"}
@@ -83,13 +88,23 @@ def label_results(results_dir: Path) -> int:
     return labelled
 
 
+def _markers(scenario: ScenarioRecord) -> str:
+    """The trace's first lines: the root cause's marker for a finding, then the category's."""
+    category = f"{CATEGORY_MARKER}{scenario.category}"
+    if scenario.is_finding:
+        return f"{ROOT_CAUSE_MARKER}{root_cause_slug(scenario.cause)}\n{category}"
+    return category
+
+
 def _details(scenario: ScenarioRecord, trace: str = "") -> dict[str, str]:
-    message = scenario.headline
+    """The root cause first (a finding's), then the whole cleaned reason: Allure shows all of
+    it, not the summary's cut."""
+    message = scenario.message
     if scenario.reason.strip() and scenario.reason.strip() != message:
         message += "\n\n" + scenario.reason
     details = {"message": message}
     if scenario.category:
-        details["trace"] = f"{CATEGORY_MARKER}{scenario.category}\n\n{trace}".rstrip()
+        details["trace"] = f"{_markers(scenario)}\n\n{trace}".rstrip()
     return details
 
 
@@ -165,9 +180,22 @@ def write_environment(results_dir: Path, record: RunRecord) -> Path:
     return path
 
 
-def write_categories(results_dir: Path) -> Path:
+def root_cause_categories(record: RunRecord) -> list[dict[str, Any]]:
+    """One Allure category per root cause of the run's findings, named by the cause."""
+    out = []
+    for cause, scenarios in record.findings().items():
+        failed = sum(s.outcome is Outcome.FAILED for s in scenarios)
+        out.append({"name": cause, "matchedStatuses": ["failed", "broken"],
+                    "description": f"A product defect, one root cause: {failed} scenario(s) "
+                                   f"failed on it, {len(scenarios) - failed} blocked by it.",
+                    "traceRegex": f"(?s){ROOT_CAUSE_MARKER}{root_cause_slug(cause)}(?:\\n.*)?"})
+    return out
+
+
+def write_categories(results_dir: Path, record: RunRecord) -> Path:
+    """This run's categories: one per root cause it found, then the fixed ones."""
     path = results_dir / "categories.json"
-    path.write_text(json.dumps(CATEGORIES_JSON, indent=2))
+    path.write_text(json.dumps([*root_cause_categories(record), *CATEGORIES_JSON], indent=2))
     return path
 
 
@@ -234,7 +262,7 @@ def finish(results_dir: Path, reports_dir: Path, record: RunRecord) -> None:
     reconcile(results_dir, record)
     label_results(results_dir)
     build_order = update_history(results_dir, reports_dir)
-    write_categories(results_dir)
+    write_categories(results_dir, record)
     write_executor(results_dir, build_order)
     write_environment(results_dir, record)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from canaryspec.outcomes import Outcome
+from canaryspec.outcomes import IMAGE_MISSING, Outcome
 from canaryspec.reports.record import RunRecord, ScenarioRecord
 from canaryspec.reports.summary import (
     reduction,
@@ -178,6 +178,18 @@ def as_data(monolith: RunRecord, split: RunRecord, rows: list[ParityRow]) -> dic
             "memory": {"monolith": monolith.memory, "split": split.memory},
             "startup": {"monolith": monolith.startup, "split": split.startup},
             "jobs": {"monolith": monolith.jobs, "split": split.jobs}}
+
+
+def write_not_compared(monolith: RunRecord, reports_dir: Path) -> tuple[Path, str]:
+    """comparison.md when the baseline could not run for want of an image: what is missing
+    and how to build it; returns (path, verdict line)."""
+    missing = sorted({s.problem for s in monolith.scenarios if s.kind == IMAGE_MISSING})
+    line = (f"NOT COMPARED — the baseline (the monolith) was not judged: "
+            f"{'; '.join(missing) or 'an image is missing'}")
+    path = reports_dir / "comparison.md"
+    path.write_text(f"# Split vs monolith: {line}\n\nThe split images were judged on their "
+                    "own (summary.md); the side-by-side needs the baseline's image.\n")
+    return path, line
 
 
 def write(monolith: RunRecord, split: RunRecord, reports_dir: Path,

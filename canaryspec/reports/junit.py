@@ -31,7 +31,8 @@ def _testcase(scenario: ScenarioRecord) -> ET.Element:
                       status=scenario.status)
     element = JUNIT_ELEMENT[scenario.outcome]
     if element is not None:
-        detail = ET.SubElement(case, element, message=_clean(scenario.headline),
+        # A finding's root cause first: what a CI gate's one line shows.
+        detail = ET.SubElement(case, element, message=_clean(scenario.message),
                                type=scenario.category_name or scenario.status)
         if element != "skipped":
             detail.text = _clean(scenario.reason)

@@ -7,12 +7,13 @@ it can be a CI job summary as it is.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from canaryspec.outcomes import OUTCOME_ORDER, Outcome
+from canaryspec.outcomes import OUTCOME_ORDER, PRODUCT, Outcome, cut
 from canaryspec.reports.record import AREAS, RunRecord, ScenarioRecord
 
 PASS, FAIL, NOT_RUN = "✅ PASS", "❌ FAIL", "⏭ NOT RUN"
@@ -77,8 +78,27 @@ def reduction(record: RunRecord, smaller: str, larger: str) -> float | None:
 
 
 def _failed_note(found: list[ScenarioRecord]) -> str:
+    """A FAIL row's note: the root causes of its scenarios that did not pass, and the first."""
     failed = [s for s in found if s.outcome in NOT_PASSED]
-    return f"{failed[0].name}: {failed[0].headline[:160]}" if failed else ""
+    causes = "; ".join(dict.fromkeys(s.cause for s in failed))
+    return cut(f"{causes} ({failed[0].name})", 240) if failed else ""
+
+
+def _not_run_note(found: list[ScenarioRecord]) -> str:
+    """A NOT RUN row's note: which of its scenarios did not run, and why the first did not."""
+    if not found:
+        return "not run: no scenario of this row was selected"
+    unrun = [s for s in found if s.outcome is not Outcome.PASSED]
+    why = f" — {unrun[0].brief(120)}" if unrun[0].reason else ""
+    return f"not run: {len(unrun)} of {len(found)} scenario(s), e.g. {unrun[0].name}{why}"
+
+
+def note(result: str, found: list[ScenarioRecord], passed_note: str) -> str:
+    """The note a row's verdict allows: what was seen only when it passed; the root cause when
+    it failed; what was not run when it was not run (a note never contradicts its verdict)."""
+    if result == PASS:
+        return passed_note
+    return _failed_note(found) if result == FAIL else _not_run_note(found)
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -113,55 +133,79 @@ def image_sizes_table(record: RunRecord) -> list[str]:
         [img.tag, size_text(record, role), img.torch] for role, img in record.images.items()])]
 
 
+# canaryspec.canaries names the shared canary's Compose project canary-<run>-shared-<hex>
+# (its purpose, `SHARED`); reports/ reads files only, so the word is repeated here.
+SHARED_PURPOSE = re.compile(r"-shared-")
+
+
+def shared_project(record: RunRecord) -> str:
+    """The shared canary's Compose project: as the run named it, else the one named for the
+    shared purpose, else the first one recorded ("" when no canary started)."""
+    if record.shared_project in record.ports:
+        return record.shared_project
+    return next((p for p in record.ports if SHARED_PURPOSE.search(p)), next(iter(record.ports),
+                                                                              ""))
+
+
+def shared_backend(record: RunRecord) -> str:
+    """Where the shared canary's backend answered on the host (only that canary's)."""
+    project = shared_project(record)
+    bound = [address for service, address in record.ports.get(project, {}).items()
+             if service.split(":", 1)[0] == "backend"]
+    return f"{', '.join(bound)} in {project}" if bound else "port not recorded"
+
+
 def e2e_table(record: RunRecord) -> list[str]:
     """Handoff task 4.4: the canary on the split images."""
     backtests = job_durations(record, "backtest")
-    health, health_found = verdict(record, [BACKEND_HEALTH])
-    registered, reg_found = verdict(record, [REGISTERS])
-    dispatch, dispatch_found = verdict(record, DISPATCH)
-    backtest, backtest_found = verdict(record, BACKTEST)
-    return ["### E2E test results (handoff task 4.4, split)", "", *table(
-        ["Test", "Result", "Notes"], [
-            ["API Health Check", health, _failed_note(health_found) or
-             f"backend answered on its canary's own port "
-             f"({record.environment.get('ports', 'ports not recorded')})"],
-            ["Worker Registration", registered, _failed_note(reg_found) or
-             f"{len(record.workers)} workers ({' + '.join(record.workers) or 'none seen'})"],
-            ["Backend→Worker Dispatch", dispatch, _failed_note(dispatch_found) or
-             "each job ran on a worker of its own type"],
-            ["Backtest Completion", backtest, _failed_note(backtest_found) or
-             f"median {_median(backtests)} over {len(backtests)} backtest(s); data seeded in "
-             "the canary's own volume"]])]
+    rows = [("API Health Check", [BACKEND_HEALTH],
+             f"backend answered on its canary's own port ({shared_backend(record)})"),
+            ("Worker Registration", [REGISTERS],
+             f"{len(record.workers)} workers ({' + '.join(record.workers) or 'none seen'})"),
+            ("Backend→Worker Dispatch", DISPATCH, "each job ran on a worker of its own type"),
+            ("Backtest Completion", BACKTEST,
+             f"median {_median(backtests)} over {len(backtests)} backtest(s); data seeded in the "
+             "canary's own volume")]
+    cells = []
+    for label, evidence, passed_note in rows:
+        result, found = verdict(record, evidence)
+        cells.append([label, result, note(result, found, passed_note)])
+    return ["### E2E test results (handoff task 4.4, split)", "",
+            *table(["Test", "Result", "Notes"], cells)]
+
+
+def _validation(record: RunRecord, evidence: list[Evidence], figures: str,
+                passed_note: str = "") -> str:
+    """An optimisation row: its verdict, the measured figures, and the note its verdict allows
+    (a claim of success only when it passed)."""
+    result, found = verdict(record, evidence)
+    said = note(result, found, passed_note)
+    if result == PASS:
+        return " ".join(filter(None, [result, "; ".join(filter(None, [figures, said]))]))
+    return " ".join(filter(None, [result, figures])) + f" — {said}"
+
+
+def _percent(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f}%"
 
 
 def optimisation_table(record: RunRecord) -> list[str]:
     """The handoff's "container optimisation validated" table (split)."""
     backend_torch = record.images["backend"].torch if "backend" in record.images else "?"
     worker = record.images.get("worker-cpu")
-    cpu_cut = reduction(record, "worker-cpu", "worker-gpu")
-    backend_cut = reduction(record, "backend", "worker-gpu")
-    no_torch, no_torch_found = verdict(record, NO_TORCH)
-    has_torch, has_torch_found = verdict(record, [HAS_TORCH])
-    talks, talks_found = verdict(record, [REACHES, *DISPATCH])
-    smaller, smaller_found = verdict(record, SMALLER)
-
-    def why(result: str, found: list[ScenarioRecord]) -> str:
-        return f" — {_failed_note(found)}" if result == FAIL else ""
-
     return ["### Container optimisation validated", "", *table(["Validation", "Result"], [
-        ["Backend has NO torch", f"{no_torch} {size_text(record, 'backend')} image, torch: "
-                                 f"{backend_torch}{why(no_torch, no_torch_found)}"],
-        ["Workers HAVE torch", f"{has_torch} {size_text(record, 'worker-cpu')}, torch "
-                               f"{worker.torch if worker else '?'}"
-                               f"{why(has_torch, has_torch_found)}"],
-        ["Backend→Worker communication", f"{talks} health reached over the canary network; "
-                                         f"jobs dispatched and completed"
-                                         f"{why(talks, talks_found)}"],
-        ["~20% size reduction", f"{smaller} CPU worker "
-                                f"{'?' if cpu_cut is None else f'{cpu_cut:.0f}%'} smaller than "
-                                f"the monolith, backend "
-                                f"{'?' if backend_cut is None else f'{backend_cut:.0f}%'} smaller"
-                                f"{why(smaller, smaller_found)}"]])]
+        ["Backend has NO torch", _validation(
+            record, NO_TORCH, f"{size_text(record, 'backend')} image, torch: {backend_torch}")],
+        ["Workers HAVE torch", _validation(
+            record, [HAS_TORCH], f"{size_text(record, 'worker-cpu')}, torch "
+                                 f"{worker.torch if worker else '?'}")],
+        ["Backend→Worker communication", _validation(
+            record, [REACHES, *DISPATCH], "", "health reached over the canary network; jobs "
+                                              "dispatched and completed")],
+        ["~20% size reduction", _validation(
+            record, SMALLER, f"CPU worker {_percent(reduction(record, 'worker-cpu', 'worker-gpu'))}"
+                             f" smaller than the monolith, backend "
+                             f"{_percent(reduction(record, 'backend', 'worker-gpu'))} smaller")]])]
 
 
 def job_table(record: RunRecord) -> list[str]:
@@ -194,9 +238,17 @@ def seed_tables(record: RunRecord) -> list[str]:
     return out
 
 
+def findings_count(record: RunRecord) -> str:
+    """"3 findings (root causes); " — nothing when the run found no product defect."""
+    found = len(record.findings())
+    if not found:
+        return ""
+    return f"{found} finding{'s' if found != 1 else ''} (root cause{'s' if found != 1 else ''}); "
+
+
 def verdict_line(record: RunRecord) -> str:
-    """The run's verdict in one line, every outcome counted (the summary's headline, the
-    console's last line)."""
+    """The run's verdict in one line: its findings (distinct root causes of product defects),
+    then every outcome counted (the summary's headline, the console's last line)."""
     counts = record.counts()
     total = len(record.scenarios)
     tally = ", ".join(f"{counts[o]} {o.value}" for o in OUTCOME_ORDER)
@@ -204,22 +256,44 @@ def verdict_line(record: RunRecord) -> str:
         word = f"ABORTED by {record.interrupted_by}"
     elif record.setup_error:
         word = f"NOT RUN — set-up problem ({record.setup_error['kind']})"
+    elif record.images_missing() and not counts[Outcome.FAILED]:
+        word = "INCOMPLETE — an image is missing (what needs it was not judged)"
     elif any(counts[o] for o in NOT_PASSED):
         word = "FAILED"
     elif not counts[Outcome.PASSED]:
         word = "NOT RUN — no scenario was judged"
     else:
         word = "PASSED"
-    return f"{word} — {tally} (of {total} selected)"
+    return f"{word} — {findings_count(record)}{tally} (of {total} selected)"
 
 
-def why_not_passed(record: RunRecord) -> list[str]:
-    """One line per scenario that did not pass, and one per group blocked by the same cause."""
+NESTED = "\n    - "  # a list nested under an entry, in Markdown and on the console alike
+
+
+def _affected(scenario: ScenarioRecord) -> str:
+    detail = scenario.finding_detail
+    return f"{scenario.feature}: {scenario.name} — {scenario.status}" + \
+        (f": {cut(detail, 200)}" if detail else "")
+
+
+def finding_entry(root_cause: str, scenarios: list[ScenarioRecord]) -> str:
+    """One root cause, its category and counts, the scenarios it affects nested beneath (those
+    that failed on it first, then those it blocked)."""
+    failed = [s for s in scenarios if s.outcome is Outcome.FAILED]
+    blocked = [s for s in scenarios if s.outcome is not Outcome.FAILED]
+    category = failed[0].category_name if failed else PRODUCT.name
+    line = f"**{root_cause}** — {category} — {len(failed)} failed, {len(blocked)} blocked"
+    return line + "".join(NESTED + _affected(s) for s in [*failed, *blocked])
+
+
+def problem_entries(record: RunRecord) -> list[str]:
+    """What did not pass for a reason outside the product (infrastructure, suite errors, a
+    canary down, an interrupt): one line per scenario, or per group with the same reason."""
     lines: list[str] = []
     groups: dict[tuple[str, str], list[ScenarioRecord]] = {}
     for s in record.scenarios:
-        if s.outcome in NOT_PASSED:
-            groups.setdefault((s.status, s.headline), []).append(s)
+        if s.outcome in NOT_PASSED and not s.is_finding:
+            groups.setdefault((s.status, s.problem), []).append(s)
     for (status, reason), scenarios in groups.items():
         category = scenarios[0].category_name
         if len(scenarios) == 1:
@@ -230,6 +304,28 @@ def why_not_passed(record: RunRecord) -> list[str]:
             lines.append(f"**{status}** [{category}] {len(scenarios)} scenarios ({names}) — "
                          f"{reason}")
     return lines
+
+
+def why_not_passed(record: RunRecord) -> list[str]:
+    """One entry per root cause of a product defect (the scenarios it affects nested beneath),
+    then the other problems, grouped as before."""
+    return [*(finding_entry(cause, scenarios) for cause, scenarios in record.findings().items()),
+            *problem_entries(record)]
+
+
+def _figure_and_source(text: str) -> tuple[str, str]:
+    """"60 s (KTRDR_ORPHAN_TIMEOUT_SECONDS)" -> ("60 s", "KTRDR_ORPHAN_TIMEOUT_SECONDS")."""
+    match = re.fullmatch(r"(.*?)\s*\((.*)\)", text.strip())
+    return (match.group(1), match.group(2)) if match else (text, "")
+
+
+def deadlines_table(record: RunRecord) -> list[str]:
+    """The platform's own timers the waits were derived from, and the suite's deadlines as
+    this run used them; nothing when the run recorded neither."""
+    rows = [[name, *_figure_and_source(text)] for name, text in record.platform_timers.items()]
+    rows += [[name, f"{seconds:g} s", "the suite's deadline (settings, scaled for the host)"]
+             for name, seconds in record.deadlines.items()]
+    return ["## Deadlines used", "", *table(["Name", "Figure", "Source"], rows)] if rows else []
 
 
 def render(record: RunRecord) -> str:
@@ -255,6 +351,7 @@ def render(record: RunRecord) -> str:
                                  for o in OUTCOME_ORDER)])
     out += table(["Area", *(o.value.capitalize() for o in OUTCOME_ORDER)], rows)
     out += seed_tables(record)
+    out += deadlines_table(record)
     out += ["## Phase timings", ""]
     out += table(["Phase", "Seconds"], [[p["phase"], f"{p['seconds']:.1f}"]
                                          for p in record.phases])

@@ -25,7 +25,6 @@ from canaryspec.outcomes import (
     exit_code,
     headline,
 )
-from canaryspec.reports.allure import CATEGORIES_JSON
 
 FIXTURE = Path(__file__).parent / "outcome_fixture"
 SIGNAL_CODES = {"SIGINT": 130, "SIGTERM": 143}
@@ -60,7 +59,10 @@ EXPECTED = {
     "A scenario with an undefined step": ("broken", "suite-error"),
     "A scenario only another profile promises": ("skipped", ""),
     "A scenario its feature's hook blocked": ("broken", "suite-error"),
+    "A scenario whose precondition fails on a product defect": ("broken", "blocked-by-defect"),
+    "A scenario whose own check fails on the same product defect": ("failed", "product-defect"),
 }
+MODEL_PATH_REWRITE = "backtest ends failed: Model not found at /app/models/…"
 
 
 def test_every_selected_scenario_has_exactly_one_outcome_and_category(judged):
@@ -83,32 +85,54 @@ def test_reasons_say_why(judged):
     assert "profile" in scenarios["A scenario only another profile promises"]["reason"]
 
 
+def test_a_precondition_that_fails_on_a_defect_blocks_and_names_its_root_cause(judged):
+    scenarios = _by_name(judged[2])
+    blocked = scenarios["A scenario whose precondition fails on a product defect"]
+    failed = scenarios["A scenario whose own check fails on the same product defect"]
+    assert blocked["reason"].startswith(f"blocked by: {MODEL_PATH_REWRITE}\n"
+                                        "Given a model the platform trained: operation op_")
+    assert blocked["root_cause"] == failed["root_cause"] == MODEL_PATH_REWRITE
+    assert "\x1b" not in blocked["reason"] + failed["reason"]
+    assert scenarios["A scenario that passes"]["root_cause"] == ""
+
+
 def test_a_failed_or_broken_scenario_makes_the_exit_code_1(judged):
     assert judged[0].returncode == 1, judged[0].stdout + judged[0].stderr
 
 
 def test_the_summary_headline_counts_every_outcome(judged):
     summary = (judged[1] / "summary.md").read_text()
-    assert summary.startswith("# Canary verdict: FAILED — 1 passed, 1 failed, 4 broken, "
-                              "1 skipped, 0 aborted (of 7 selected)")
+    assert summary.startswith("# Canary verdict: FAILED — 2 findings (root causes); 1 passed, "
+                              "2 failed, 5 broken, 1 skipped, 0 aborted (of 9 selected)")
+    assert f"- **{MODEL_PATH_REWRITE}** — Product defects — 1 failed, 1 blocked" in summary
     for reason in ("No module named 'alembic'", "KeyError", "could not start its database"):
         assert reason in summary
 
 
 def test_the_console_ends_with_the_same_verdict_and_each_reason(judged):
     out = judged[0].stdout
-    assert "canaryspec: verdict FAILED — 1 passed, 1 failed, 4 broken, 1 skipped, 0 aborted" in out
+    assert "canaryspec: verdict FAILED — 2 findings (root causes); 1 passed, 2 failed, 5 broken, " \
+           "1 skipped, 0 aborted" in out
     assert "[Blocked: the canary did not come up]" in out
-    assert "[Product defects]" in out
+    assert f"{MODEL_PATH_REWRITE} — Product defects — 1 failed, 1 blocked" in out
+    assert "    - Every outcome: A scenario whose precondition fails on a product defect — " \
+           "broken: blocked at: Given a model the platform trained" in out
 
 
 def test_junit_has_a_failure_errors_and_a_skip_and_no_bare_case(judged):
-    cases = {}
+    cases, messages = {}, {}
     for path in (judged[1] / "junit").glob("*.xml"):
         for case in ET.parse(path).getroot().iter("testcase"):
             cases[case.get("name")] = [child.tag for child in case if child.tag != "system-out"]
+            messages[case.get("name")] = [child.get("message") for child in case
+                                          if child.tag != "system-out"]
+    for finding in ("A scenario whose own check fails on the same product defect",
+                    "A scenario whose precondition fails on a product defect"):
+        assert messages[finding][0].startswith(f"{MODEL_PATH_REWRITE} — "), finding
     assert cases["A scenario that passes"] == []
     assert cases["A scenario whose assertion fails"] == ["failure"]
+    assert cases["A scenario whose own check fails on the same product defect"] == ["failure"]
+    assert cases["A scenario whose precondition fails on a product defect"] == ["error"]
     for broken in ("A scenario whose step crashes", "A scenario with an undefined step",
                    "A scenario blocked by a canary that did not come up",
                    "A scenario its feature's hook blocked"):
@@ -122,10 +146,11 @@ def _allure(reports: Path) -> dict[str, dict]:
     return {r["name"]: r for r in results}
 
 
-def _allure_category(result: dict) -> list[str]:
+def _allure_category(result: dict, reports: Path) -> list[str]:
     """The categories Allure itself would file this result under (its matching rules)."""
     trace = (result.get("statusDetails") or {}).get("trace")
-    return [c["name"] for c in CATEGORIES_JSON
+    categories = json.loads((reports / "allure-results" / "categories.json").read_text())
+    return [c["name"] for c in categories
             if result["status"] in c["matchedStatuses"] and trace is not None
             and re.fullmatch(c["traceRegex"], trace, re.DOTALL)]
 
@@ -137,9 +162,13 @@ def test_allure_has_one_result_per_scenario_with_its_status_and_one_category(jud
     for name, (outcome, _) in EXPECTED.items():
         assert results[name]["status"] == statuses[outcome], name
         expected = [] if outcome in {"passed", "skipped"} else [1]
-        assert len(_allure_category(results[name])) == len(expected), name
+        assert len(_allure_category(results[name], judged[1])) == len(expected), name
     blocked = results["A scenario its feature's hook blocked"]
     assert "could not start its database" in blocked["statusDetails"]["message"]
+    for name in ("A scenario whose precondition fails on a product defect",
+                 "A scenario whose own check fails on the same product defect"):
+        assert _allure_category(results[name], judged[1]) == [MODEL_PATH_REWRITE], name
+        assert results[name]["statusDetails"]["message"].startswith(MODEL_PATH_REWRITE), name
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
@@ -164,7 +193,7 @@ def test_an_interrupted_run_is_aborted_everywhere_with_its_own_exit_code(tmp_pat
     assert summary.startswith(f"# Canary verdict: ABORTED by {signal_name} — 1 passed, 0 failed,"
                               " 0 broken, 0 skipped, 2 aborted")
     results = _allure(reports)
-    assert _allure_category(results["A scenario after the signal"]) == \
+    assert _allure_category(results["A scenario after the signal"], reports) == \
         ["Aborted runs (interrupted)"]
     errors = [c for p in (reports / "junit").glob("*.xml")
               for c in ET.parse(p).getroot().iter("error")]

@@ -20,6 +20,14 @@ Feature: Every outcome
     Given nothing is wrong
     Then a step nobody wrote
 
+  Scenario: A scenario whose precondition fails on a product defect
+    Given a model the platform trained
+    Then all is well
+
+  Scenario: A scenario whose own check fails on the same product defect
+    Given nothing is wrong
+    Then a backtest of the model completes
+
   @use.with_profile=ktrdr
   Scenario: A scenario only another profile promises
     Then all is well
