@@ -30,6 +30,26 @@ from canaryspec.vocabulary import WORKERS
 SHARED = "shared"
 
 
+def deadlines_used(handle: CanaryHandle, settings: Settings) -> dict[str, str]:
+    """The platform's own timers as this canary runs them, and the suite's waits derived from
+    them, in words (the summary's "Deadlines used")."""
+    canary, (orphan_s, check_s) = handle.canary, handle.orphan_timeout()
+    deadline_s, how = handle.orphan_deadline()
+    figures = {"orphan timeout": f"{orphan_s:g} s, checked every {check_s:g} s (the backend's "
+                                 "environment, else the platform's default)",
+               "an orphan must be failed within": f"{deadline_s:g} s: {how}",
+               "readiness deadline": f"{settings.deadlines.ready:g} s (the suite's, slow-host "
+                                     f"factor {settings.deadlines.slow_host_factor:g})"}
+    for service in canary.all_services:
+        window = canary.health_window(service)
+        if window is not None and service not in canary.model.one_shots:
+            figures[f"{service} health window"] = window.describe()
+    for worker in WORKERS.values():
+        figures[f"{worker.service} stop grace period"] = \
+            f"{canary.grace_period(worker.service):g} s (SIGTERM, then SIGKILL)"
+    return figures
+
+
 @dataclass
 class CanaryPool:
     settings: Settings
@@ -42,8 +62,9 @@ class CanaryPool:
     images: ImageSet
     _owned: list[Canary] = field(default_factory=list)
     _handles: dict[str, CanaryHandle] = field(default_factory=dict)
-    # Canaries that failed to come up, by purpose: later scenarios are blocked at once.
-    _failures: dict[str, str] = field(default_factory=dict)
+    # Canaries that failed to come up, by purpose: later scenarios are blocked at once, by the
+    # same kind of cause (a missing image stays a missing image).
+    _failures: dict[str, CanaryUnavailable] = field(default_factory=dict)
 
     def shared(self) -> CanaryHandle:
         """The run's canary: every service up, schema migrated (as the handoff), workers
@@ -62,6 +83,7 @@ class CanaryPool:
                             time.monotonic() - handle.canary.up_at, 1)
                 self.record.startup.update({f"{service} ready": seconds for service, seconds
                                             in handle.canary.ready_after.items()})
+                self.record.platform_timers.update(deadlines_used(handle, self.settings))
                 self.record.memory["idle"] = handle.canary.memory_mb()
             except CanaryspecError:
                 raise  # a set-up stop keeps its own exit code
@@ -110,12 +132,13 @@ class CanaryPool:
 
     def _once(self, purpose: str, start: Callable[[], CanaryHandle]) -> CanaryHandle:
         if purpose in self._failures:
-            raise CanaryUnavailable(f"{BLOCKED_PREFIX}{self._failures[purpose]}")
+            failure = self._failures[purpose]
+            raise type(failure)(f"{BLOCKED_PREFIX}{failure}")
         if purpose not in self._handles:
             try:
                 self._handles[purpose] = start()
             except CanaryUnavailable as exc:
-                self._failures[purpose] = str(exc)
+                self._failures[purpose] = exc
                 raise
         return self._handles[purpose]
 

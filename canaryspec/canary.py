@@ -21,8 +21,9 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,9 @@ from canaryspec.errors import (
     ComposeFailed,
     ComposeUnavailable,
     ConfigError,
-    ImageUnavailable,
     PortInUse,
 )
-from canaryspec.images import CommandResult
+from canaryspec.images import CommandResult, missing_images
 from canaryspec.outcomes import decisive_line
 from canaryspec.owners import PROBE, RUN, Owner
 from canaryspec.seeding import tar_of
@@ -242,6 +242,16 @@ def _trailing_server_errors(probes: list[dict[str, Any]]) -> int:
     return count
 
 
+def _epoch(timestamp: str | None) -> float | None:
+    """An engine timestamp (RFC 3339 with nanoseconds, UTC) as epoch seconds; None for the
+    zero time of a container never started."""
+    if not timestamp or timestamp.startswith("0001-"):
+        return None
+    whole, _, fraction = timestamp.rstrip("Z").partition(".")
+    moment = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+    return moment.timestamp() + float(f"0.{fraction[:6] or 0}")
+
+
 def _declared(items: dict[str, Any] | None) -> tuple[str, ...]:
     """Networks or volumes the project creates itself (external ones are not ours to label)."""
     return tuple(name for name, spec in (items or {}).items() if not (spec or {}).get("external"))
@@ -258,9 +268,71 @@ class ServiceState:
     # Health probes in a row (the latest ones) that the service answered with HTTP 500: it is
     # up and broken, not starting, however many retries its healthcheck still allows.
     server_errors: int = 0
+    # How many times the engine restarted the container (its restart policy at work).
+    restarts: int = 0
+    started_at: float | None = None  # when the engine last started it (epoch seconds)
 
     def as_dict(self) -> dict[str, str]:
         return {"status": self.status, "health": self.health, "exit_code": self.exit_code}
+
+
+@dataclass(frozen=True)
+class HealthWindow:
+    """How long the deployment gives a service to pass its health check before the engine
+    calls it unhealthy: the start period, then `retries` failed probes `interval` apart (the
+    container's own healthcheck, as the engine runs it: the compose file's, else the image's,
+    else Docker's defaults)."""
+
+    start_period_s: float
+    interval_s: float
+    retries: int
+
+    @property
+    def seconds(self) -> float:
+        return self.start_period_s + self.interval_s * self.retries
+
+    def describe(self) -> str:
+        return (f"{self.seconds:g} s (start period {self.start_period_s:g} s + {self.retries} "
+                f"probes {self.interval_s:g} s apart)")
+
+    @classmethod
+    def of(cls, healthcheck: dict[str, Any]) -> HealthWindow:
+        """From a container's Config.Healthcheck (durations in nanoseconds; 0 = the default)."""
+        def seconds(key: str, default: float) -> float:
+            return (healthcheck.get(key) or 0) / 1e9 or default
+
+        return cls(seconds("StartPeriod", 0.0), seconds("Interval", 30.0),
+                   int(healthcheck.get("Retries") or 3))
+
+
+@dataclass(frozen=True)
+class StartUp:
+    """How long a service took to pass its health check after the engine started it, against
+    the health window its deployment declares."""
+
+    service: str
+    healthy_in: float | None          # None: never seen healthy
+    window: HealthWindow | None       # None: no health check declared
+    unhealthy_after: float | None     # when the engine first called it unhealthy, if it did
+
+    def shortfall(self) -> str:
+        """Why the start-up broke the deployment's own promise, in one sentence; "" if not."""
+        if self.window is None:
+            return (f"{self.service} declares no health check: the engine cannot tell when it "
+                    "is ready")
+        if self.healthy_in is None:
+            return f"{self.service} was never seen healthy"
+        if self.healthy_in > self.window.seconds or self.unhealthy_after is not None:
+            return (f"{self.service} took {self.healthy_in:g} s to pass its health check; its "
+                    f"deployment declares it unhealthy after {self.window.describe()}" +
+                    ("" if self.unhealthy_after is None else
+                     " and the engine did call it unhealthy on the way up"))
+        return ""
+
+    def describe(self) -> str:
+        window = self.window.describe() if self.window else "none declared"
+        took = "never" if self.healthy_in is None else f"{self.healthy_in:g} s"
+        return f"{self.service}: healthy after {took}; health window {window}"
 
 
 @dataclass(frozen=True)
@@ -294,6 +366,12 @@ class Canary:
     # When `up` began (monotonic), and how long after it each service was first seen ready.
     up_at: float = field(init=False, default=0.0)
     ready_after: dict[str, float] = field(init=False, default_factory=dict)
+    # How long after `up` a service was first seen unhealthy while still running (the engine's
+    # verdict on its health window; not final for the suite before the readiness deadline).
+    unhealthy_after: dict[str, float] = field(init=False, default_factory=dict)
+    # Seconds from the engine starting each container to its first seen ready (what its health
+    # window bounds; `ready_after` also counts the wait for its dependencies).
+    healthy_in: dict[str, float] = field(init=False, default_factory=dict)
     _override: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -317,18 +395,14 @@ class Canary:
                 for service in self.model.services}
 
     def check_images(self) -> None:
-        """Every image the canary's services run is on the engine (no registry to pull from)."""
-        missing = {}
-        for service in self._services_to_start():
-            image = self.images()[service]
-            try:
-                self.client.images.get(image)
-            except docker.errors.ImageNotFound:
-                missing[image] = service
-        if missing:
-            raise ImageUnavailable("image(s) the canary runs are not on this engine: " + ", ".join(
-                f"{image} ({service})" for image, service in missing.items()) +
-                "; build them (tradelab: build=true) or load them (docker load / a registry)")
+        """Every image the canary's services run is on the engine (no registry to pull from):
+        else ImageMissing, and only the scenarios that need this canary are broken."""
+        needed: dict[str, list[str]] = {}
+        for service in sorted(self._services_to_start()):
+            needed.setdefault(self.images()[service], []).append(service)
+        missing_images(self.client, {image: f"run by {', '.join(services)}"
+                                     for image, services in needed.items()},
+                       self.settings.profile.how_to_build)
 
     def _services_to_start(self) -> set[str]:
         """The services named and everything they depend on."""
@@ -430,10 +504,13 @@ class Canary:
     def up(self) -> None:
         """Create and start the services; Compose itself honours depends_on conditions.
 
-        A service that exits or is seen broken while Compose waits on it is the canary not
-        coming up (CanaryUnavailable, naming it; Compose is not left to wait out the
-        healthcheck's retries); any other refusal is Compose's (ComposeFailed, with its
-        message): a set-up problem.
+        Judged as a person watching would: a service that exits, crashes or answers with
+        server errors is the canary not coming up, at once (CanaryUnavailable, naming it);
+        one still starting, or already `unhealthy` by its own health window but running, gets
+        until the readiness deadline. Compose gives up on a dependency the engine calls
+        unhealthy; once that dependency passes its check, Compose is asked again to start
+        what waits on it. Any other refusal is Compose's (ComposeFailed, with its message): a
+        set-up problem.
         """
         self.check_images()
         self.started, self.up_at = True, time.monotonic()
@@ -446,42 +523,75 @@ class Canary:
                 raise ComposeFailed(f"Compose could not create canary {self.project} (exit "
                                     f"{created.returncode}): {decisive_line(created.stderr)}")
             self._seed_volumes()
+        deadline = self.up_at + self.settings.deadlines.ready
+        while True:
+            returncode, stdout, stderr = self._compose_up(deadline)
+            if returncode == 0:
+                return
+            cause = self.failure_cause(starting=True)
+            if cause:
+                raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
+                                        self.evidence())
+            slow = [s for s in self.all_services
+                    if self.service_state(s).status == "running"
+                    and not self.is_ready(self.service_state(s))]
+            if not slow:
+                message = decisive_line(stderr) or stdout.strip() or "no message"
+                raise ComposeFailed(f"Compose could not start canary {self.project} (exit "
+                                    f"{returncode}): {message}")
+            self._watch_starting(self._all_ready(slow), deadline)
+
+    def _all_ready(self, services: Sequence[str]) -> Callable[[], bool]:
+        return lambda: all(self.is_ready(self.service_state(s)) for s in services)
+
+    def _compose_up(self, deadline: float) -> tuple[int, str, str]:
+        """One `compose up --detach`, its services watched while Compose works: (exit code,
+        stdout, stderr)."""
         process = subprocess.Popen(
             self._command("up", "--detach", "--no-build", "--pull", "never", *self.services),
             env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = self.up_at + self.settings.deadlines.ready
         try:
-            while process.poll() is None:
-                states = [self.service_state(s) for s in self.all_services]
-                self.note_ready(states)
-                # The services are read again (with their logs) only once one has failed.
-                cause = any(self.has_failed(s) for s in states) and self.failure_cause()
-                if cause:
-                    raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
-                                            self.evidence())
-                if time.monotonic() > deadline:
-                    waiting = ", ".join(f"{s.service} {s.status}/{s.health}" for s in states
-                                        if not self.is_ready(s))
-                    raise CanaryUnavailable(
-                        f"canary {self.project} did not come up within "
-                        f"{self.settings.deadlines.ready:g} s (Compose still starting it); not "
-                        f"ready: {waiting or 'none'}", self.evidence())
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.5)  # poll: Compose's progress against its states
+            self._watch_starting(lambda: process.poll() is not None, deadline, process)
             stdout, stderr = process.communicate()
         finally:
             if process.poll() is None:
                 process.kill()
                 process.communicate()
-        if process.returncode == 0:
-            return
-        cause = self.failure_cause()
-        if cause:
-            raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
-                                    self.evidence())
-        message = decisive_line(stderr) or stdout.strip() or "no message"
-        raise ComposeFailed(f"Compose could not start canary {self.project} (exit "
-                            f"{process.returncode}): {message}")
+        return process.returncode, stdout, stderr
+
+    def _watch_starting(self, done: Callable[[], bool], deadline: float,
+                        process: subprocess.Popen[str] | None = None) -> None:
+        """Poll the services until `done`; CanaryUnavailable at once when one fails for good,
+        or when the readiness deadline passes (naming what was not ready, and since when the
+        engine called it unhealthy)."""
+        while not done():
+            states = [self.service_state(s) for s in self.all_services]
+            self.note_ready(states)
+            # The services are read again (with their logs) only once one has failed.
+            cause = any(self.has_failed(s, starting=True) for s in states) and \
+                self.failure_cause(starting=True)
+            if cause:
+                raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
+                                        self.evidence())
+            if time.monotonic() > deadline:
+                raise CanaryUnavailable(
+                    f"canary {self.project} did not come up within "
+                    f"{self.settings.deadlines.ready:g} s (the readiness deadline); not ready: "
+                    f"{self.describe_not_ready(states) or 'none'}", self.evidence())
+            if process is None:
+                time.sleep(0.5)  # the poll interval of this deadline-bounded wait
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.5)  # poll: Compose's progress against its states
+
+    def describe_not_ready(self, states: Iterable[ServiceState]) -> str:
+        """The services not ready, each with its state and how long the engine has called it
+        unhealthy."""
+        return ", ".join(
+            f"{s.service} {s.status}/{s.health}" + (
+                f" (unhealthy since {self.unhealthy_after[s.service]:g} s after start)"
+                if s.service in self.unhealthy_after else "")
+            for s in states if not self.is_ready(s))
 
     def keep(self) -> None:
         """Leave this canary running after the process exits (keep=true): no exit clean-up."""
@@ -515,7 +625,29 @@ class Canary:
         health = state.get("Health") or {}
         return ServiceState(service, state.get("Status", "?"), health.get("Status", "none"),
                             str(state.get("ExitCode", "")),
-                            _trailing_server_errors(health.get("Log") or []))
+                            _trailing_server_errors(health.get("Log") or []),
+                            int(container.attrs.get("RestartCount") or 0),
+                            _epoch(state.get("StartedAt")))
+
+    def health_window(self, service: str) -> HealthWindow | None:
+        """The health window the engine applies to the service's container (None: it has no
+        health check)."""
+        container = self.container(service)
+        check = (container.attrs["Config"].get("Healthcheck") or {}) if container else {}
+        if not check.get("Test") or check["Test"] == ["NONE"]:
+            return None
+        return HealthWindow.of(check)
+
+    def start_up(self, service: str) -> StartUp:
+        """How the service's first start went against its declared health window."""
+        return StartUp(service, self.healthy_in.get(service), self.health_window(service),
+                       self.unhealthy_after.get(service))
+
+    def grace_period(self, service: str) -> float:
+        """Seconds the engine waits after SIGTERM before SIGKILL (the compose file's
+        `stop_grace_period`, else the engine's 10 s)."""
+        container = self.container(service)
+        return float((container.attrs["Config"].get("StopTimeout") if container else None) or 10)
 
     def state(self, service: str) -> dict[str, str]:
         """status (running, exited, ...), health (healthy, starting, ... or none), exit code."""
@@ -530,16 +662,25 @@ class Canary:
         return state.status == "running"
 
     def note_ready(self, states: Iterable[ServiceState]) -> None:
-        """Remember when each service was first seen ready (its start-up time)."""
+        """Remember when each service was first seen ready (its start-up time), and first seen
+        unhealthy before that."""
         for state in states:
-            if self.is_ready(state):
-                self.ready_after.setdefault(state.service,
-                                            round(time.monotonic() - self.up_at, 1))
+            since_up = round(time.monotonic() - self.up_at, 1)
+            if self.is_ready(state) and state.service not in self.ready_after:
+                self.ready_after[state.service] = since_up
+                if state.started_at is not None:
+                    self.healthy_in[state.service] = round(time.time() - state.started_at, 1)
+            elif state.health == "unhealthy" and state.service not in self.ready_after:
+                self.unhealthy_after.setdefault(state.service, since_up)
 
-    def has_failed(self, state: ServiceState) -> bool:
-        """Exited when it should run (or with an error, for a one-shot), dead, unhealthy, or
-        answering its health check with server errors (up, and broken)."""
-        if state.status == "dead" or state.health == "unhealthy":
+    def has_failed(self, state: ServiceState, *, starting: bool = False) -> bool:
+        """Failed for good, as a person watching would judge it: exited when it should run (or
+        with an error, for a one-shot), dead, being restarted by the engine, or answering its
+        health check with server errors (up, and broken). A running service that is still
+        `starting`, or that the engine already calls `unhealthy`, may yet pass: only the
+        readiness deadline ends the wait for it. While the canary is `starting`, a container
+        the engine has already restarted crashed on its way up."""
+        if state.status in {"dead", "restarting"} or (starting and state.restarts):
             return True
         if state.status == "running" and state.server_errors >= SERVER_ERRORS_MEAN_BROKEN:
             return True
@@ -547,17 +688,19 @@ class Canary:
             return state.service not in self.model.one_shots or state.exit_code != "0"
         return False
 
-    def failure_cause(self, services: Sequence[str] | None = None) -> str:
+    def failure_cause(self, services: Sequence[str] | None = None, *,
+                      starting: bool = False) -> str:
         """In one line, which service stopped the canary and why (its state and the decisive
         line of its log), plus the services left waiting on it; "" when none failed."""
         states = [self.service_state(s) for s in services or self.all_services]
-        failed = [s for s in states if self.has_failed(s)]
+        failed = [s for s in states if self.has_failed(s, starting=starting)]
         if not failed:
             return ""
         parts = []
         for state in failed:
             how = (f"exited (code {state.exit_code})" if state.status == "exited"
-                   else state.health if state.health == "unhealthy"
+                   else f"crashed and was restarted by the engine ({state.restarts} times)"
+                   if state.restarts
                    else f"answers its health check with HTTP 500 ({state.server_errors} times "
                         "in a row)" if state.server_errors else state.status)
             line = decisive_line(self.logs(state.service, 80))

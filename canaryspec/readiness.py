@@ -14,17 +14,18 @@ class ServiceFailed(AssertionError):
 
 def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout: float) -> None:
     """Every service is ready (healthy, or a one-shot finished); stop at once, naming the cause,
-    when one of them fails: a dead backend does not make us wait out the workers' deadline.
-    The canary notes when each was first seen ready (its start-up time)."""
+    when one of them fails for good: a dead backend does not make us wait out the workers'
+    deadline. A running service the engine calls unhealthy may still pass its check: it gets
+    until `timeout`. The canary notes when each was first seen ready (its start-up time)."""
 
     def check() -> Observation[dict[str, dict[str, str]]]:
         states = {s: canary.service_state(s) for s in services}
         if any(canary.has_failed(state) for state in states.values()):
             raise ServiceFailed(canary.failure_cause(services))
         canary.note_ready(states.values())
-        pending = [state for state in states.values() if not canary.is_ready(state)]
-        summary = ", ".join(f"{p.service} {p.status}/{p.health}" for p in pending) or "all ready"
-        return Observation(not pending, {s: st.as_dict() for s, st in states.items()}, summary)
+        summary = canary.describe_not_ready(states.values())
+        return Observation(not summary, {s: st.as_dict() for s, st in states.items()},
+                           summary or "all ready")
 
     wait_until(check, timeout=timeout, what=f"{', '.join(services)} becoming healthy",
                interval=0.5, evidence=lambda: canary.evidence(services),

@@ -57,6 +57,8 @@ class Profile:
     market_data: MarketData | None = None
     data_mount: str = "/mnt/ktrdr_data/data"
     timers: Timers = field(default_factory=Timers)
+    # What to tell someone whose engine lacks one of the profile's images.
+    how_to_build: str = "build it with `make images` (or run with build=true)"
 
 
 
@@ -79,6 +81,8 @@ PROFILES: dict[str, Profile] = {
                      "worker-gpu": "ktrdr-worker-gpu"},
         compose_file=None,  # the real platform's own canary compose file: set compose_file
         backend_app_module="ktrdr.api.main",
+        how_to_build="build it from the platform's repository (deploy/real-platform/"
+                     "build-ktrdr.sh builds its images here)",
         # Its orphan detector: 60 s, checked every 15 s (its defaults; the variables' names
         # before and after its settings gained the KTRDR_ prefix).
         timers=Timers(
@@ -120,7 +124,6 @@ class Deadlines:
     status: float = 15             # a status the platform records after an action
     checkpoint: float = 15         # a checkpoint of an interrupted training is recorded
     registration: float = 60       # a worker registers (again) and the backend polls its health
-    worker_stop: float = 15        # a SIGTERM'd worker exits by itself (half its 30 s grace)
     # Past the platform's own orphan timeout and one of its checks (Profile.timers), how long
     # an operation nobody claims may take to be recorded failed.
     orphaned: float = 15

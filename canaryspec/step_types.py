@@ -9,7 +9,14 @@ from parse_type import TypeBuilder
 
 from canaryspec.jobs import BAD_REQUESTS, KNOWN_RESULTS
 from canaryspec.seeding import PERIODS, PLANTED
-from canaryspec.vocabulary import IMAGE_NAMES, JOBS, OPERATION_STATUSES, STRATEGIES, WORKERS
+from canaryspec.vocabulary import (
+    IMAGE_NAMES,
+    JOBS,
+    OPERATION_STATUSES,
+    SERVICES,
+    STRATEGIES,
+    WORKERS,
+)
 
 
 def register_step_types() -> None:
@@ -20,6 +27,7 @@ def register_step_types() -> None:
     register_type(
         ImageRole=TypeBuilder.make_enum(IMAGE_NAMES),
         WorkerKind=TypeBuilder.make_enum(WORKERS),
+        Service=TypeBuilder.make_enum(SERVICES),
         JobKind=TypeBuilder.make_enum(JOBS),
         OperationKind=TypeBuilder.make_enum({j.operation_type: j for j in JOBS.values()}),
         OperationStatus=TypeBuilder.make_choice(list(OPERATION_STATUSES)),

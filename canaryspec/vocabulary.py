@@ -51,6 +51,9 @@ JOBS = {"training": JobKind("training", "training", f"{API}/trainings/start",
 # The canary's services and the image role each runs (the handoff's canary, on both platforms).
 SERVICE_ROLES = {"backend": "backend", "db": "db", "seed-data": "worker-cpu",
                  **{w.service: w.image_role for w in WORKERS.values()}}
+# The long-running services by the names the features give them.
+SERVICES = {"database": "db", "backend": "backend",
+            **{f"{w.worker_type} worker": w.service for w in WORKERS.values()}}
 # How the canary's services map to images, by deployment: the split images (each service its
 # own role's image), or the handoff's baseline, the monolith in every place the platform's
 # code runs (backend and both workers; the database stays the database).

@@ -11,6 +11,20 @@ Feature: Worker registration
   Scenario: The backend is healthy
     Then the backend reports healthy
 
+  # Readiness is judged like a person would: a service still starting, even one the engine
+  # already calls unhealthy, gets until the suite's readiness deadline before the canary is
+  # called down. Being slower than the deployment's own health window is this finding alone.
+  @critical
+  Scenario Outline: The <service> starts within the health window its deployment declares
+    Then the <service> passed its health check within the window its deployment declares
+
+    Examples: Services
+      | service            |
+      | database           |
+      | backend            |
+      | training worker    |
+      | backtesting worker |
+
   @blocker @smoke @handoff.registration
   Scenario Outline: A <worker type> worker registers on start-up
     Then a "<worker type>" worker is registered and available

@@ -76,8 +76,8 @@ def test_a_deadline_from_the_environment_wins(monkeypatch):
 
 
 def test_a_deadline_must_be_a_positive_number():
-    with pytest.raises(ConfigError, match="worker_stop_timeout_s='soon' is not a number"):
-        load_settings({"worker_stop_timeout_s": "soon"}, environ={})
+    with pytest.raises(ConfigError, match="job_running_timeout_s='soon' is not a number"):
+        load_settings({"job_running_timeout_s": "soon"}, environ={})
 
 
 def test_no_step_holds_a_deadline_of_its_own():

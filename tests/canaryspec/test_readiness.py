@@ -1,0 +1,75 @@
+"""Readiness judged as a person watching would: what is final at once, what only the readiness
+deadline ends, and a start-up measured against the deployment's own health window."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from canaryspec.canary import Canary, HealthWindow, ServiceState, StartUp, _epoch
+
+
+def _canary(one_shots: frozenset[str] = frozenset({"seed-data"})) -> Canary:
+    canary = object.__new__(Canary)
+    canary.model = SimpleNamespace(one_shots=one_shots, healthchecked=frozenset())
+    return canary
+
+
+@pytest.mark.parametrize(("state", "starting", "final"), [
+    pytest.param(ServiceState("worker", "running", "unhealthy", "0"), False, False,
+                 id="running-and-unhealthy-may-still-pass"),
+    pytest.param(ServiceState("worker", "running", "starting", "0"), True, False,
+                 id="still-starting"),
+    pytest.param(ServiceState("worker", "restarting", "none", "1"), False, True,
+                 id="being-restarted-by-the-engine"),
+    pytest.param(ServiceState("worker", "running", "starting", "0", restarts=1), True, True,
+                 id="crashed-on-its-way-up"),
+    pytest.param(ServiceState("worker", "running", "healthy", "0", restarts=1), False, False,
+                 id="restarted-later-by-its-restart-policy"),
+    pytest.param(ServiceState("worker", "exited", "none", "1"), False, True, id="exited"),
+    pytest.param(ServiceState("seed-data", "exited", "none", "0"), True, False,
+                 id="a-one-shot-that-finished"),
+    pytest.param(ServiceState("backend", "running", "starting", "0", server_errors=5), True,
+                 True, id="answering-with-server-errors"),
+])
+def test_only_a_service_that_cannot_recover_ends_the_wait_at_once(state, starting, final):
+    assert _canary().has_failed(state, starting=starting) is final
+
+
+def test_a_health_window_is_the_start_period_and_every_retry():
+    window = HealthWindow.of({"Test": ["CMD", "true"], "Interval": 10_000_000_000,
+                              "Retries": 5, "StartPeriod": 10_000_000_000})
+    assert window.seconds == 60
+    assert window.describe() == "60 s (start period 10 s + 5 probes 10 s apart)"
+
+
+def test_an_unset_health_check_field_is_the_engines_default():
+    assert HealthWindow.of({"Test": ["CMD", "true"]}).seconds == 90  # 0 + 3 x 30 s
+
+
+WINDOW = HealthWindow(10.0, 10.0, 5)
+
+
+@pytest.mark.parametrize(("start_up", "says"), [
+    pytest.param(StartUp("training-worker", 71.5, WINDOW, None),
+                 "training-worker took 71.5 s to pass its health check; its deployment "
+                 "declares it unhealthy after 60 s", id="slower-than-its-window"),
+    pytest.param(StartUp("training-worker", 55.0, WINDOW, 52.0), "the engine did call it "
+                 "unhealthy on the way up", id="called-unhealthy-by-the-engine"),
+    pytest.param(StartUp("backend", 4.0, None, None), "backend declares no health check",
+                 id="no-health-check"),
+    pytest.param(StartUp("backend", None, WINDOW, None), "backend was never seen healthy",
+                 id="never-healthy"),
+])
+def test_a_start_up_outside_its_declared_window_is_a_finding(start_up, says):
+    assert says in start_up.shortfall()
+
+
+def test_a_start_up_within_its_window_is_not():
+    assert StartUp("db", 3.2, WINDOW, None).shortfall() == ""
+
+
+def test_engine_timestamps_are_read_to_the_microsecond():
+    assert _epoch("2026-12-06T18:40:01.123456789Z") == pytest.approx(1796582401.123456)
+    assert _epoch("0001-01-01T00:00:00Z") is None
