@@ -197,7 +197,8 @@ def _behave(args: list[str]) -> int:
                                                                profile=settings.profile.name)
             record.interrupted_by = interrupts.STATE.received
             record.scenarios = scenario_records(runner.features, config, record.end)
-            record.exit_code = exit_code(record.outcomes(), record.end, interrupts.EXIT_CODES)
+            record.exit_code = exit_code(record.outcomes(), record.end, interrupts.EXIT_CODES,
+                                         images_missing=record.images_missing())
             _write_reports(record, reports)
             _say_verdict(record, reports)
     finally:
@@ -402,6 +403,7 @@ def _mutants(args: list[str]) -> int:
 def _compare(args: list[str]) -> int:
     """The handoff's method: the canary on the monolith (baseline), then on the split images,
     compared side by side in reports/comparison.md."""
+    from canaryspec.outcomes import IMAGE_MISSING_EXIT
     from canaryspec.reports import allure, comparison
     from canaryspec.reports.record import RunRecord
 
@@ -414,11 +416,17 @@ def _compare(args: list[str]) -> int:
     out = sys.__stdout__ or sys.stdout
     print("canaryspec: compare: the baseline, on the monolith ...", file=out, flush=True)
     code = _behave([*args, "-D", "deployment=monolith", "-D", f"reports_dir={baseline}"])
-    if code >= 3:  # a set-up problem or an interrupt: there is nothing to compare
+    baseline_incomplete = code == IMAGE_MISSING_EXIT
+    if code >= 3 and not baseline_incomplete:  # a set-up stop or an interrupt: nothing to do
         return code
     print("canaryspec: compare: the split images ...", file=out, flush=True)
     code = _behave([*args, "-D", "deployment=split", "-D", f"reports_dir={reports}"])
     monolith, split = RunRecord.read(baseline), RunRecord.read(reports)
+    if baseline_incomplete and monolith is not None:
+        # The split was still judged; only the side-by-side needs the baseline's image.
+        path, line = comparison.write_not_compared(monolith, reports)
+        print(f"canaryspec: comparison {line}; {path}", file=out, flush=True)
+        return code if code in (1, IMAGE_MISSING_EXIT) else IMAGE_MISSING_EXIT
     if code >= 3 or monolith is None or split is None:
         return code if code >= 3 else 1
     path, line, verdict_code = comparison.write(monolith, split, reports,

@@ -19,7 +19,8 @@ import docker.errors
 from docker import DockerClient
 
 from canaryspec.clock import PhaseClock
-from canaryspec.errors import EngineUnavailable, ImageUnavailable
+from canaryspec.errors import CanaryUnavailable, EngineUnavailable, ImageUnavailable
+from canaryspec.outcomes import IMAGE_MISSING, MISSING_IMAGE_TEXT
 from canaryspec.reports.record import ImageRecord, RunRecord
 from canaryspec.settings import PROJECT_ROOT, Settings
 
@@ -67,15 +68,42 @@ class ImageFacts:
                 "healthcheck": self.healthcheck}
 
 
-def image_facts(client: DockerClient, role: str, tag: str, *,
+class ImageMissing(CanaryUnavailable):
+    """An image the run was told to find is not on the engine: the scenarios that need it are
+    broken, naming it and how to build it; the rest of the run goes on."""
+
+
+assert ImageMissing.__name__ == IMAGE_MISSING  # how outcomes and run.json know it
+
+
+def missing_images(client: DockerClient, images: dict[str, str], how_to_build: str) -> None:
+    """ImageMissing naming every image (tag -> what needs it) the engine does not have."""
+    missing = {}
+    for tag, needed_by in images.items():
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            missing[tag] = needed_by
+    if missing:
+        raise image_missing(missing, how_to_build)
+
+
+def image_missing(missing: dict[str, str], how_to_build: str) -> ImageMissing:
+    return ImageMissing(MISSING_IMAGE_TEXT + ", ".join(
+        f"image {tag} ({needed_by})" for tag, needed_by in missing.items()) + f"; {how_to_build}")
+
+
+def image_facts(client: DockerClient, role: str, tag: str, *, how_to_build: str,
                 building: bool = False) -> ImageFacts:
-    """Facts about the image `tag`, or ImageUnavailable when the engine does not have it."""
+    """Facts about the image `tag`: ImageUnavailable when a build did not produce it (the
+    run's set-up failed), ImageMissing when the run only looks for it."""
     try:
         attrs: dict[str, Any] = client.images.get(tag).attrs
     except docker.errors.ImageNotFound:
-        how = "its build did not produce it" if building else \
-            "build=false: build it (tradelab: build=true) or load it"
-        raise ImageUnavailable(f"image {tag} ({role}) is not on this engine; {how}") from None
+        if building:
+            raise ImageUnavailable(f"image {tag} ({role}) is not on this engine; its build did "
+                                   "not produce it") from None
+        raise image_missing({tag: f"the {role} image"}, how_to_build) from None
     config = attrs.get("Config") or {}
     health = config.get("Healthcheck") or {}
     test = health.get("Test") or None
@@ -194,7 +222,8 @@ class ImageSet:
             if tag is None:
                 raise ImageUnavailable(f"profile {self.settings.profile.name!r} names no "
                                        f"{role} image")
-            self._remember(image_facts(self.docker(), role, tag, building=self.settings.build))
+            self._remember(image_facts(self.docker(), role, tag, building=self.settings.build,
+                                       how_to_build=self.settings.profile.how_to_build))
         return self.facts[role]
 
     def note_torch(self, role: str, torch: str) -> None:
@@ -210,8 +239,9 @@ class ImageSet:
             if role is None or role in self.facts:
                 continue
             try:
-                self._remember(image_facts(self.docker(), role, tag))
-            except ImageUnavailable:
+                self._remember(image_facts(self.docker(), role, tag,
+                                           how_to_build=self.settings.profile.how_to_build))
+            except (ImageUnavailable, ImageMissing):
                 continue  # the canary's start names every missing image
 
     def _remember(self, facts: ImageFacts) -> None:

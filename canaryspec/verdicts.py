@@ -30,7 +30,7 @@ import docker.errors
 from docker import DockerClient
 
 from canaryspec.images import build_image
-from canaryspec.outcomes import Outcome
+from canaryspec.outcomes import BLOCKED_PREFIX, Outcome
 from canaryspec.reports.record import RunRecord, ScenarioRecord
 from canaryspec.settings import Settings
 from canaryspec.settings_paths import PROJECT_ROOT
@@ -53,6 +53,9 @@ class Variant:
     catches: tuple[str, ...]         # scenarios that must not pass (outline: the template)
     says: str                        # a regex the catching reason must match
     may_also_fail: tuple[str, ...] = ()  # collateral failures that are expected ("*": any)
+    # Scenarios whose precondition (a Given) the break defeats: each must be broken, "blocked
+    # by" the root cause a catching scenario failed with — not failed on its own account.
+    blocked: tuple[str, ...] = ()
     names: str = ""                  # optional behave -n filter, to run less
     settings: tuple[str, ...] = ()   # extra -D key=value for this variant's run
 
@@ -66,7 +69,8 @@ def load_catalog(path: Path = CATALOG) -> list[Variant]:
             name=name, breaks=entry["breaks"], patch=path.parent / entry["patch"],
             rebuild=tuple(entry.get("rebuild", [])), tags=entry["tags"],
             catches=tuple(entry["catches"]), says=entry["says"],
-            may_also_fail=tuple(entry.get("may_also_fail", [])), names=entry.get("names", ""),
+            may_also_fail=tuple(entry.get("may_also_fail", [])),
+            blocked=tuple(entry.get("blocked", [])), names=entry.get("names", ""),
             settings=tuple(entry.get("settings", []))))
     return variants
 
@@ -110,7 +114,18 @@ def judge_variant(variant: Variant, record: RunRecord) -> Judgement:
         else:
             seen = "; ".join(f"{s.status}: {s.headline[:200]}" for s in runs) or "not run"
             judgement.missed_by.append(f"{wanted} ({seen})")
-    allowed = set(variant.catches) | set(variant.may_also_fail)
+    causes = {s.root_cause for s in judgement.caught_by}
+    for wanted in variant.blocked:
+        runs = [s for s in record.scenarios if template(s.name) == wanted]
+        blocked = [s for s in runs if s.outcome is Outcome.BROKEN
+                   and s.reason.startswith(BLOCKED_PREFIX) and s.root_cause in causes]
+        if runs and len(blocked) == len(runs):
+            judgement.caught_by += blocked
+        else:
+            seen = "; ".join(f"{s.status}: {s.headline[:200]}" for s in runs) or "not run"
+            judgement.missed_by.append(f"{wanted} (expected blocked by one of "
+                                       f"{sorted(causes) or 'no finding'}; {seen})")
+    allowed = set(variant.catches) | set(variant.may_also_fail) | set(variant.blocked)
     for scenario in record.scenarios:
         if scenario.outcome in (Outcome.PASSED, Outcome.SKIPPED):
             continue

@@ -103,6 +103,48 @@ def test_compare_names_what_broke_and_where(tmp_path, variant_tag, broken_roles,
     assert row in report
 
 
+@pytest.fixture
+def tag_without_monolith():
+    """Images tagged `no-monolith-<pid>`: every test image but the monolith's."""
+    tag, roles = f"no-monolith-{os.getpid()}", ("backend", "worker-cpu", "db")
+    for role in roles:
+        _engine().images.get(f"tradelab-{role}:test").tag(f"tradelab-{role}", tag)
+    yield tag
+    for role in roles:
+        _engine().images.remove(f"tradelab-{role}:{tag}", noprune=False)
+
+
+def test_a_missing_image_stops_only_what_needs_it(tmp_path, tag_without_monolith):
+    completed = _suite(tmp_path, "--tags=@images", tag=tag_without_monolith)
+    assert completed.returncode == 6, completed.stdout[-3000:]
+    record = json.loads((tmp_path / "reports" / "run.json").read_text())
+    not_judged = {s["name"]: s for s in record["scenarios"] if s["status"] != "passed"}
+    assert not_judged, "the monolith's own checks must not pass without its image"
+    assert all("monolith" in name for name in not_judged), sorted(not_judged)
+    for scenario in not_judged.values():
+        assert (scenario["status"], scenario["kind"]) == ("broken", "ImageMissing")
+        assert f"tradelab-worker-gpu:{tag_without_monolith}" in scenario["reason"]
+    assert sum(s["status"] == "passed" for s in record["scenarios"]) >= 10
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert summary.startswith("# Canary verdict: INCOMPLETE — an image is missing")
+    assert "build it with `make images`" in summary
+
+
+def test_compare_without_the_monolith_judges_the_split_and_says_what_it_could_not_compare(
+        tmp_path, tag_without_monolith):
+    completed = subprocess.run(
+        [sys.executable, "-m", "canaryspec", "compare", "--tags=@workers", "-n",
+         "registers on start-up", "-D", f"reports_dir={tmp_path / 'reports'}",
+         "-D", f"image_tag={tag_without_monolith}",
+         "-D", "build=false"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 6, completed.stdout[-3000:]
+    report = (tmp_path / "reports" / "comparison.md").read_text()
+    assert report.startswith("# Split vs monolith: NOT COMPARED")
+    assert f"tradelab-worker-gpu:{tag_without_monolith}" in report
+    split = json.loads((tmp_path / "reports" / "run.json").read_text())
+    assert any(s["status"] == "passed" for s in split["scenarios"])
+
+
 def test_build_lists_every_image_of_the_profile():
     completed = subprocess.run([sys.executable, "-m", "canaryspec", "build", "-D", "build=false"],
                                cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)

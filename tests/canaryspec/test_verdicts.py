@@ -44,7 +44,7 @@ def test_the_catalogue_covers_every_required_break():
 @pytest.mark.parametrize("variant", CATALOG, ids=lambda v: v.name)
 def test_each_variant_names_real_scenarios_and_images(variant: Variant):
     names = _scenario_names()
-    for scenario in (*variant.catches, *variant.may_also_fail):
+    for scenario in (*variant.catches, *variant.may_also_fail, *variant.blocked):
         assert scenario == "*" or scenario in names, scenario
     assert set(variant.rebuild) <= set(IMAGE_ROLES)
     assert variant.patch.is_file()
@@ -113,6 +113,43 @@ def test_an_undeclared_failure_is_reported_as_unexpected():
         "Upgrading brings the schema to the head revision"]
     assert "❌" not in render([judgement], 1.0).splitlines()[6]
     assert render([judgement], 1.0).startswith("# Verdicts: FAILED")
+
+
+BLOCKING = Variant(name="no-backtests", breaks="every backtest fails", patch=PROJECT_ROOT,
+                   rebuild=("worker-cpu",), tags="@backtest",
+                   catches=("A backtest reports sane metrics",), says="Model not found",
+                   blocked=("A finished backtest is listed",))
+
+
+def _blocking_record(listed_status: str, listed_reason: str, listed_cause: str) -> RunRecord:
+    record = RunRecord(run_id="r", profile="tradelab")
+    record.scenarios = [
+        ScenarioRecord("Backtesting", "backtest", "A backtest reports sane metrics", [],
+                       "failed", 1.0, "Then ...: Model not found: /app/models/x.pt",
+                       root_cause="backtest ends failed: Model not found: /app/models/…"),
+        ScenarioRecord("Backtesting", "backtest", "A finished backtest is listed", [],
+                       listed_status, 1.0, listed_reason, root_cause=listed_cause)]
+    return record
+
+
+def test_a_precondition_the_break_defeats_must_be_blocked_by_the_same_finding():
+    cause = "backtest ends failed: Model not found: /app/models/…"
+    judgement = judge_variant(BLOCKING, _blocking_record("broken", f"blocked by: {cause}", cause))
+    assert judgement.caught and judgement.clean
+
+
+@pytest.mark.parametrize(("status", "reason", "cause"), [
+    pytest.param("failed", "Given ...: Model not found", "backtest ends failed: Model not found: "
+                 "/app/models/…", id="failed-on-its-own-account"),
+    pytest.param("broken", "blocked by: the canary did not come up", "canary down",
+                 id="blocked-by-something-else"),
+    pytest.param("passed", "", "", id="not-blocked-at-all"),
+])
+def test_a_blocked_scenario_that_fails_on_its_own_account_or_another_cause_is_a_miss(
+        status, reason, cause):
+    judgement = judge_variant(BLOCKING, _blocking_record(status, reason, cause))
+    assert not judgement.caught
+    assert "A finished backtest is listed" in judgement.missed_by[0]
 
 
 def test_a_trial_run_does_not_inherit_the_settings_it_sets(tmp_path, monkeypatch):
