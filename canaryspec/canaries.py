@@ -83,6 +83,9 @@ class CanaryPool:
                             time.monotonic() - handle.canary.up_at, 1)
                 self.record.startup.update({f"{service} ready": seconds for service, seconds
                                             in handle.canary.ready_after.items()})
+                self.record.startup.update({
+                    f"{service} called unhealthy by the engine (still starting)": seconds
+                    for service, seconds in handle.canary.unhealthy_after.items()})
                 self.record.platform_timers.update(deadlines_used(handle, self.settings))
                 self.record.memory["idle"] = handle.canary.memory_mb()
             except CanaryspecError:

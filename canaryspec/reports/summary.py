@@ -328,6 +328,14 @@ def deadlines_table(record: RunRecord) -> list[str]:
     return ["## Deadlines used", "", *table(["Name", "Figure", "Source"], rows)] if rows else []
 
 
+def startup_table(record: RunRecord) -> list[str]:
+    """How long the shared canary took to come up, step by step (from `compose up`)."""
+    rows = [[step, f"{seconds:.1f}"] for step, seconds in
+            sorted(record.startup.items(), key=lambda item: item[1])]
+    return ["## Start-up of the shared canary", "",
+            *table(["Step (seconds after `compose up`)", "Seconds"], rows)] if rows else []
+
+
 def render(record: RunRecord) -> str:
     out = [f"# Canary verdict: {verdict_line(record)}", "",
            f"Target `{record.profile}`, run `{record.run_id}`, started {record.started_at}, git "
@@ -351,6 +359,7 @@ def render(record: RunRecord) -> str:
                                  for o in OUTCOME_ORDER)])
     out += table(["Area", *(o.value.capitalize() for o in OUTCOME_ORDER)], rows)
     out += seed_tables(record)
+    out += startup_table(record)
     out += deadlines_table(record)
     out += ["## Phase timings", ""]
     out += table(["Phase", "Seconds"], [[p["phase"], f"{p['seconds']:.1f}"]
