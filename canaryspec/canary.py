@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
+import docker.types
 from docker import DockerClient
 from docker.models.containers import Container
 
@@ -794,6 +795,77 @@ class Canary:
                             grace_s)
         container.start()
         return result
+
+    def stop(self, service: str) -> StopResult:
+        """SIGTERM the service (SIGKILL once its stop grace period runs out) and leave it
+        stopped; how it ended and how long it took."""
+        container = self._running_container(service)
+        grace_s = float(container.attrs["Config"].get("StopTimeout") or 10)
+        started = time.monotonic()
+        container.stop(timeout=int(grace_s))
+        seconds = time.monotonic() - started
+        container.reload()
+        return StopResult(service, int(container.attrs["State"].get("ExitCode", -1)), seconds,
+                          grace_s)
+
+    def start(self, service: str) -> bool:
+        """Start the service's container if it is not running; whether it had to be."""
+        container = self._running_container(service)
+        container.reload()
+        if container.status == "running":
+            return False
+        container.start()
+        return True
+
+    def cut_off(self, service: str) -> list[str]:
+        """Disconnect the service's running container from every network it is on (as a lost
+        link would); the networks' names, for `connect_back`."""
+        container = self._running_container(service)
+        container.reload()
+        networks = list(container.attrs["NetworkSettings"]["Networks"] or {})
+        for name in networks:
+            self.client.networks.get(name).disconnect(container)
+        return networks
+
+    def connect_back(self, service: str, networks: Sequence[str]) -> None:
+        """Connect the container to `networks` again under its service name (Compose's alias,
+        which the other services address it by); a network it is already on is left alone."""
+        container = self._running_container(service)
+        container.reload()
+        attached = set(container.attrs["NetworkSettings"]["Networks"] or {})
+        for name in (n for n in networks if n not in attached):
+            self.client.networks.get(name).connect(container, aliases=[service])
+
+    def add_replica(self, service: str, name: str) -> str:
+        """Start one more container of `service` as a service of its own, `name` (as the real
+        platform's scale profiles add workers): the same image, command, volumes, networks,
+        health check, restart policy and owner labels, and its own public address (its
+        container name, which the canary's network resolves). `down` removes it with the
+        project (an orphan of the compose file). Returns the address it is reached at."""
+        source = self._running_container(service)
+        source.reload()
+        config, host = source.attrs["Config"], source.attrs["HostConfig"]
+        container_name = f"{self.project}-{name}-1"
+        port = self.model.port_of(service)
+        env = dict(item.split("=", 1) for item in config.get("Env") or [])
+        env["WORKER_PUBLIC_BASE_URL"] = address = f"http://{container_name}:{port}"
+        check = config.get("Healthcheck") or {}
+        networks = list(source.attrs["NetworkSettings"]["Networks"] or {})
+        replica = self.client.containers.create(
+            config["Image"], command=config.get("Cmd"), entrypoint=config.get("Entrypoint"),
+            environment=env, user=config.get("User") or "", name=container_name,
+            labels={**(config.get("Labels") or {}), SERVICE_LABEL: name},
+            healthcheck={"test": check.get("Test"), "interval": check.get("Interval", 0),
+                         "timeout": check.get("Timeout", 0), "retries": check.get("Retries", 0),
+                         "start_period": check.get("StartPeriod", 0)} if check else None,
+            mounts=[docker.types.Mount(m["Destination"], m["Name"], type="volume")
+                    for m in source.attrs["Mounts"] if m.get("Type") == "volume"],
+            restart_policy=host.get("RestartPolicy"), network=networks[0] if networks else None,
+            stop_signal=config.get("StopSignal"), init=host.get("Init"))
+        for name_of_network in networks[1:]:
+            self.client.networks.get(name_of_network).connect(replica)
+        replica.start()
+        return address
 
     def crash(self, service: str) -> tuple[int, str]:
         """SIGKILL every process of the service's container but its init, from inside (as an

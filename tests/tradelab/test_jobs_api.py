@@ -164,3 +164,17 @@ def test_a_cancelled_report_with_a_checkpoint_keeps_it(app):
         states = session.scalars(select(OperationCheckpoint.state)).all()
     assert states == [{"steps_completed": 3, "steps_total": 40}]
     assert app.state.registry.get("training-worker-1").status == "available"
+
+
+def test_a_report_from_a_worker_the_backend_forgot_says_so(app):
+    _register(app)
+    client = TestClient(app)
+    task_id = client.post("/api/v1/trainings/start",
+                          json={"strategy_name": "v3_minimal"}).json()["task_id"]
+    report = {"worker_id": "training-worker-1", "status": "running", "percentage": 10}
+    known = client.post(f"/api/v1/operations/{task_id}/report", json=report).json()
+    assert known["worker_registered"] is True
+    # A restarted backend has an empty registry: the same worker is unknown to it.
+    app.state.registry._workers.clear()
+    forgotten = client.post(f"/api/v1/operations/{task_id}/report", json=report).json()
+    assert forgotten["worker_registered"] is False

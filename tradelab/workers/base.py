@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from tradelab.settings import WorkerSettings
 
@@ -125,9 +125,18 @@ def create_worker_app(state: WorkerState, settings: WorkerSettings,
     app.state.worker = state
 
     @app.get("/health")
-    async def read_health() -> dict[str, Any]:
+    async def read_health(request: Request) -> dict[str, Any]:
         """Always 200 while serving; the backend's poll also proves it still knows us."""
-        state.last_polled = time.monotonic()
+        # The container's own health probe (from inside it) says nothing about the backend:
+        # counted as a poll, it would hide a backend that restarted and forgot this worker.
+        if not _from_this_host(request):
+            state.last_polled = time.monotonic()
         return state.health()
 
     return app
+
+
+def _from_this_host(request: Request) -> bool:
+    """Whether a request came from inside the worker's own container (its health probe)."""
+    return request.client is not None and request.client.host in {"127.0.0.1", "::1",
+                                                                    "localhost"}

@@ -146,17 +146,44 @@ class JobSlot:
                 "result_summary": run.result_summary, "error_message": run.error_message,
                 "checkpoint": run.checkpoint}
         url = f"{self._settings.api_url}/api/v1/operations/{run.operation_id}/report"
-        # The final report must arrive (it frees this worker on the backend): retry it briefly.
-        attempts = 10 if final else 1
+        # The final report must arrive (it frees this worker on the backend, and holds the
+        # result): retry it for a minute, long enough for a backend that is restarting.
+        attempts = 120 if final else 1
         for attempt in range(attempts):
             try:
                 response = self._http.post(url, json=body)
                 if response.status_code < 500:
+                    if response.status_code == 200 and _forgot_us(response):
+                        self._register_again()
                     return
             except httpx.HTTPError as exc:
                 log.warning("report of %s failed: %s", run.operation_id, exc)
             if attempt + 1 < attempts:
                 time.sleep(0.5)  # poll: retry cadence for the final report
+
+
+    def _register_again(self) -> None:
+        """The backend took a report without knowing this worker (it restarted and forgot
+        it): register again now, naming the operation this worker runs, so that the backend
+        does not take it for an orphan and dispatches nothing else to it."""
+        url = f"{self._settings.api_url}/api/v1/workers/register"
+        try:
+            response = self._http.post(url, json=self._state.registration())
+        except httpx.HTTPError as exc:
+            log.warning("registering again failed: %s", exc)
+            return
+        if response.status_code == 200:
+            self._state.last_polled = time.monotonic()
+            log.info("backend forgot %s: registered again, running %s", self._state.worker_id,
+                     self._state.current_operation)
+
+
+def _forgot_us(response: httpx.Response) -> bool:
+    """Whether the backend's answer to a report says it does not know the reporting worker."""
+    try:
+        return response.json().get("worker_registered") is False
+    except (ValueError, AttributeError):
+        return False
 
 
 def create_job_worker_app(worker_type: str, settings: WorkerSettings, start_path: str,

@@ -111,4 +111,7 @@ def create_operation_report(operation_id: str, report: WorkerReport, engine: Eng
     if report.status in TERMINAL:
         # Also after a cancel: the operation was already final, but the worker only now is free.
         registry.release(report.worker_id, operation_id)
-    return {"success": True, "data": body}
+    # False after a backend restart (the registry lives in memory): the worker then registers
+    # again at once, naming the operation it runs, before the sweeper takes it for an orphan.
+    return {"success": True, "data": body,
+            "worker_registered": registry.get(report.worker_id) is not None}
