@@ -56,8 +56,13 @@ def ended_otherwise(started: StartedJob, op: Operation, message: str) -> Finding
     """An operation that ended in a status the scenario did not await: a finding whose root
     cause is the job's kind, its status and the platform's own error (masked), so every
     scenario whose job the same defect ended counts it once."""
+    return Finding(message, root_cause=ending_cause(started, op))
+
+
+def ending_cause(started: StartedJob, op: Operation) -> str:
+    """How the job ended, as a root cause: its kind, its status, the platform's error."""
     error = stable_cause(op.error_message) if op.error_message.strip() else "no error message"
-    return Finding(message, root_cause=f"{started.job.name} ends {op.status}: {error}")
+    return f"{started.job.name} ends {op.status}: {error}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class RegisteredWorker:
     def of(cls, entry: dict[str, Any]) -> RegisteredWorker:
         return cls(str(entry.get("worker_id")), str(entry.get("worker_type")),
                    str(entry.get("endpoint_url")), str(entry.get("status")), entry)
+
+    @property
+    def current_operation(self) -> str | None:
+        """The operation the registry says the worker runs (None when idle)."""
+        return self.raw.get("current_operation_id") or None
 
     def __str__(self) -> str:
         return f"{self.worker_id}={self.status} at {self.endpoint_url}"
@@ -168,6 +178,16 @@ class CanaryHandle:
                           what=f"operation {op_id} becoming {'/'.join(sorted(statuses))}",
                           services=["backend", started.job.worker.service])
 
+    def fails_naming(self, started: StartedJob, name: str, *, timeout: float) -> Operation:
+        """The job ends failed with an error that names `name` (the model it was given); an
+        error naming something else is the platform's error as the root cause (a path it
+        rewrote fails every job that names a model the same way)."""
+        final = self.finish(started, {"failed"}, timeout=timeout)
+        if name not in final.error_message:
+            raise Finding(f"the failure does not name {name}: {final.describe()}",
+                          root_cause=ending_cause(started, final))
+        return final
+
     def finish(self, started: StartedJob, statuses: set[str], *, timeout: float) -> Operation:
         """Wait for the job to end in `statuses`; remember its final state and duration."""
         return started.finished(self.wait_for(started, statuses, timeout=timeout))
@@ -221,6 +241,18 @@ class CanaryHandle:
                    what=f"operation {started.operation_id} running to its end",
                    services=["backend", started.job.worker.service])
         return samples
+
+    def completes_while_progressing(self, started: StartedJob) -> Operation:
+        """The job ends completed, watched for as long as it keeps making progress (a long
+        training's length is the platform's, not a bound of the suite's)."""
+        self.watch_to_the_end(started)
+        final = self.operation(started.operation_id)
+        if final is None or final.status != "completed":
+            message = (f"operation {started.operation_id} ended "
+                       f"{final.status if final else 'unlisted'}, expected completed: "
+                       f"{describe(final)}")
+            raise ended_otherwise(started, final, message) if final else AssertionError(message)
+        return final
 
     def orphan_timeout(self) -> tuple[float, float]:
         """(after how long the backend fails an operation no worker claims, how often it
@@ -500,11 +532,31 @@ class CanaryHandle:
         self._back_up(service)
         return stopped
 
+    def stop_service(self, service: str) -> StopResult:
+        """SIGTERM a service and leave it stopped (`start_service` brings it back)."""
+        return self.canary.stop(service)
+
+    def start_service(self, service: str) -> None:
+        """Start a stopped service and wait until it is back (the backend: answering)."""
+        self.canary.start(service)
+        self._back_up(service)
+
+    def restore(self, service: str) -> None:
+        """After a fault the platform did not recover from by itself (a dead worker with no
+        restart policy): start the service again, so that the scenarios after it find the
+        canary whole — the finding stays with the scenario that made the fault."""
+        if self.canary.service_state(service).status != "running":
+            self.start_service(service)
+
+    def reconnect(self) -> None:
+        """Follow the backend to its host port: engine-chosen ports are chosen again each
+        time its container starts."""
+        self.api.close()
+        self.api = PlatformClient(self.canary.url("backend"))
+
     def _back_up(self, service: str) -> None:
         if service == "backend":
-            # Engine-chosen host ports are chosen again on a restart: follow the backend.
-            self.api.close()
-            self.api = PlatformClient(self.canary.url("backend"))
+            self.reconnect()
         wait_for_services_ready(self.canary, [service], timeout=self.deadlines.ready)
         self.wait_until_answering()
 

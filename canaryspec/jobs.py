@@ -26,9 +26,6 @@ TRAINING_PERIOD = PERIODS["the training quarter"]
 BACKTEST_PERIOD = PERIODS["the backtest month"]
 TRAINING_RANGE = (TRAINING_PERIOD.start.isoformat(), TRAINING_PERIOD.end.isoformat())
 BACKTEST_RANGE = (BACKTEST_PERIOD.start.isoformat(), BACKTEST_PERIOD.end.isoformat())
-# Two years of hourly bars: with a fuller strategy (v3_multi_symbol) long enough to watch
-# progress, find the worker busy, and cancel mid-run.
-LONG_TRAINING = {"start_date": "2023-01-02", "end_date": "2024-12-31"}
 # Where the suite puts a file that is not a model (the models volume, writable by the worker).
 CORRUPT_MODEL = "/mnt/ktrdr_data/models/corrupt/not-a-model.pt"
 
@@ -72,12 +69,12 @@ BAD_REQUESTS: dict[str, BadRequest] = {
 }
 
 
-def training_request(strategy: str, *, long: bool = False, **overrides: Any) -> dict[str, Any]:
-    request: dict[str, Any] = {"strategy_name": strategy, "start_date": TRAINING_RANGE[0],
-                               "end_date": TRAINING_RANGE[1]}
-    if long:
-        request.update(LONG_TRAINING)
-    return {**request, **overrides}
+def training_request(strategy: str, *, dates: tuple[str, str] = TRAINING_RANGE,
+                     **overrides: Any) -> dict[str, Any]:
+    """A training of `strategy` over `dates` (the training quarter; a long training passes its
+    profile's `MarketData.long_training`)."""
+    return {"strategy_name": strategy, "start_date": dates[0], "end_date": dates[1],
+            **overrides}
 
 
 def backtest_request(strategy: str, **overrides: Any) -> dict[str, Any]:

@@ -97,6 +97,10 @@ class _PlantedMoves:
         return self.sign * self.rng.uniform(*PLANTED_MOVE)
 
 
+# "A long training", unless a profile's market data says otherwise (two years of hourly bars).
+LONG_TRAINING = ("2023-01-02", "2024-12-31")
+
+
 @dataclass(frozen=True)
 class MarketData:
     """What a platform's data folder must hold: which series, which dates, which file layout."""
@@ -107,6 +111,9 @@ class MarketData:
     end: date
     file_name: str = "{symbol}_{timeframe}.csv"
     header: str = "timestamp,open,high,low,close,volume"
+    # The dates of "a long training": long enough to watch progress, find the worker busy,
+    # cancel mid-run and outlive the platform's orphan window (its timeout and two checks).
+    long_training: tuple[str, str] = LONG_TRAINING
 
     def files(self, folder: str = "") -> Iterator[tuple[str, bytes]]:
         """(file name, CSV bytes) for every symbol and timeframe, under `folder` if given."""

@@ -66,7 +66,8 @@ def step_start_training(context: Context, strategy: str) -> None:
 @when('a long training of "{strategy:Strategy}" is started')
 @given('a long training of "{strategy:Strategy}" is running')
 def step_long_training_running(context: Context, strategy: str) -> None:
-    _start(context, TRAINING, jobs.training_request(strategy, long=True))
+    long_training = context.settings.profile.long_training
+    _start(context, TRAINING, jobs.training_request(strategy, dates=long_training))
     context.canary.wait_until_running(context.job)
 
 
@@ -189,7 +190,7 @@ def step_straight_to_busy_worker(context: Context, worker: WorkerKind) -> None:
 def step_two_at_once(context: Context, strategy: str) -> None:
     context.operations_before = context.canary.operations_recorded()
     context.canary.available_worker(TRAINING.worker, timeout=_deadlines(context).worker_free)
-    request = jobs.training_request(strategy, long=True)
+    request = jobs.training_request(strategy, dates=context.settings.profile.long_training)
     context.jobs_at_once = context.canary.send_at_once(TRAINING, [request, request])
     for started in context.jobs_at_once:
         _sent(context, started)
@@ -343,10 +344,9 @@ def step_checkpoint_recorded(context: Context) -> None:
 
 @then("the backtest fails with an error naming the model")
 def step_backtest_fails_clearly(context: Context) -> None:
-    final = context.canary.finish(context.job, {"failed"}, timeout=_deadlines(context).job_done)
+    final = context.canary.fails_naming(context.job, context.model_path,
+                                        timeout=_deadlines(context).job_done)
     attach_json("backtest operation", final.raw)
-    assert_that(context.model_path in final.error_message, equal_to(True),
-                f"the failure does not name the model: {final.describe()}")
 
 
 @then("the backtest {result:KnownResult}, as the planted market data says")

@@ -77,6 +77,7 @@ def step_stopped_by_itself(context: Context) -> None:
 def step_worker_dies(context: Context, worker: WorkerKind) -> None:
     context.worker = context.canary.registered_worker(worker)
     context.crashed = worker.service, context.canary.crash(worker.service)
+    context.add_cleanup(context.canary.restore, worker.service)
 
 
 @then("the engine starts it again by its restart policy")
