@@ -785,22 +785,15 @@ class Canary:
         """SIGTERM the service (SIGKILL once its stop grace period — the compose file's
         `stop_grace_period`, else the engine's 10 s — runs out), note how it ended and how long
         it took, then start it again."""
-        container = self._running_container(service)
-        grace_s = float(container.attrs["Config"].get("StopTimeout") or 10)
-        started = time.monotonic()
-        container.stop(timeout=int(grace_s))
-        seconds = time.monotonic() - started
-        container.reload()
-        result = StopResult(service, int(container.attrs["State"].get("ExitCode", -1)), seconds,
-                            grace_s)
-        container.start()
+        result = self.stop(service)
+        self._running_container(service).start()
         return result
 
     def stop(self, service: str) -> StopResult:
         """SIGTERM the service (SIGKILL once its stop grace period runs out) and leave it
         stopped; how it ended and how long it took."""
         container = self._running_container(service)
-        grace_s = float(container.attrs["Config"].get("StopTimeout") or 10)
+        grace_s = self.grace_period(service)
         started = time.monotonic()
         container.stop(timeout=int(grace_s))
         seconds = time.monotonic() - started
