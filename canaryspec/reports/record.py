@@ -102,8 +102,8 @@ class ScenarioRecord:
         at; a failed one's own headline when it says more (the step, the operation)."""
         if self.category == BLOCKED_BY_DEFECT.key:
             return f"blocked at: {self.failed_step or 'a precondition'}"
-        own = mask_volatile(self.headline)
-        return self.headline if own and own not in self.cause else ""
+        # Its own words when they say more than the cause: the figures the cause masks too.
+        return self.headline if self.headline and self.headline not in self.cause else ""
 
     @property
     def message(self) -> str:
