@@ -10,6 +10,8 @@ database is away is the outage a deploy must see coming).
 
 from __future__ import annotations
 
+import time
+
 from canaryspec.api import Reply
 from canaryspec.errors import CanaryUnavailable
 from canaryspec.handle import TRANSIENT_HTTP, CanaryHandle
@@ -47,6 +49,31 @@ def health_reporting(handle: CanaryHandle, *, connected: bool = True,
                       transient=TRANSIENT_HTTP, evidence=handle.evidence("backend", DATABASE),
                       hint="health must read the database on every call, not remember what "
                            "it saw before")
+
+
+def health_holds(handle: CanaryHandle, *, connected: bool, checks: int = 2) -> float:
+    """The backend keeps answering its health check with the database `connected` (or not)
+    through `checks` of its own check intervals (the deployment's, the orphan sweep's cadence:
+    what it does with the database while it waits); returns how long that was. A reply that
+    says otherwise, a server error or a backend that stops answering fails at once."""
+    seconds = checks * handle.orphan_timeout()[1]
+    wanted = _described(connected, None)
+    started = time.monotonic()
+
+    def check() -> Observation[Reply]:
+        try:
+            reply = handle.health()
+        except TRANSIENT_HTTP as exc:
+            raise AssertionError(f"the backend stopped answering while it should report "
+                                 f"{wanted}: {type(exc).__name__}: {exc}") from exc
+        if reply.status >= 500 or reply.field("database.connected") is not connected:
+            raise AssertionError(f"the backend no longer reports {wanted}: {reply.brief()}")
+        return Observation(time.monotonic() - started >= seconds, reply, reply.brief())
+
+    wait_until(check, timeout=seconds + handle.deadlines.status, interval=0.25,
+               what=f"the backend's health reporting {wanted} for {seconds:g} s",
+               evidence=handle.evidence("backend", DATABASE))
+    return seconds
 
 
 def stop_database(handle: CanaryHandle) -> None:

@@ -41,6 +41,7 @@ Feature: Faults a production deployment meets
     Given a training of "v3_minimal" has completed
     When the database is stopped under the running backend
     Then the backend reports the database as not connected
+    And it keeps answering so through two of its own checks of the database
     When the database service is started again
     Then the backend reports the database schema as migrated
     And the backend was not restarted

@@ -6,7 +6,7 @@ from behave.runner import Context
 from hamcrest import assert_that, empty, equal_to, greater_than_or_equal_to
 
 from canaryspec import faults, jobs
-from canaryspec.database_health import stop_database
+from canaryspec.database_health import health_holds, stop_database
 from canaryspec.reports.attach import attach_text
 from canaryspec.vocabulary import JOBS, WorkerKind
 
@@ -80,6 +80,12 @@ def step_database_stopped(context: Context) -> None:
 def step_backend_before_database(context: Context) -> None:
     context.add_cleanup(faults.restore, context.canary)
     context.backend_marks = faults.start_before_database(context.canary)
+
+
+@then("it keeps answering so through two of its own checks of the database")
+def step_health_holds(context: Context) -> None:
+    seconds = health_holds(context.canary, connected=False)
+    attach_text("how long the backend was watched", f"{seconds:g} s")
 
 
 @then("the backend was not restarted")
