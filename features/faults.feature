@@ -90,6 +90,8 @@ Feature: Faults a production deployment meets
     When two long trainings of "v3_multi_symbol" are started one after the other
     Then each runs on a training worker of its own
     When the worker running the first one dies
-    Then the operation is recorded as "failed" once the backend's orphan timeout has passed
+    # The backend learns of the death when the worker, restarted, registers again in its place.
+    Then the engine starts it again by its restart policy
+    And the operation is recorded as "failed" once the backend's orphan timeout has passed
     And the other training completes, however long it keeps making progress
     And the registry lists each of the two training workers once

@@ -195,7 +195,8 @@ def step_each_on_its_own(context: Context) -> None:
 def step_first_worker_dies(context: Context) -> None:
     context.job = context.trainings[0]
     worker_id, _ = context.canary.worker_that_ran(context.job)
-    context.canary.crash(faults.service_of(context.canary, worker_id))
+    service = faults.service_of(context.canary, worker_id)
+    context.crashed = service, context.canary.crash(service)
 
 
 @then("the other training completes, however long it keeps making progress")
