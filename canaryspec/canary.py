@@ -44,6 +44,7 @@ from canaryspec.outcomes import decisive_line
 from canaryspec.owners import PROBE, RUN, Owner
 from canaryspec.seeding import tar_of
 from canaryspec.settings import Settings
+from canaryspec.waiting import Observation, WaitTimeout, wait_until
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -564,8 +565,8 @@ class Canary:
                         process: subprocess.Popen[str] | None = None) -> None:
         """Poll the services until `done`; CanaryUnavailable at once when one fails for good,
         or when the readiness deadline passes (naming what was not ready, and since when the
-        engine called it unhealthy)."""
-        while not done():
+        engine called it unhealthy). While Compose works, the poll waits on its process."""
+        def check() -> Observation[str]:
             states = [self.service_state(s) for s in self.all_services]
             self.note_ready(states)
             # The services are read again (with their logs) only once one has failed.
@@ -574,16 +575,23 @@ class Canary:
             if cause:
                 raise CanaryUnavailable(f"canary {self.project} did not come up: {cause}",
                                         self.evidence())
-            if time.monotonic() > deadline:
-                raise CanaryUnavailable(
-                    f"canary {self.project} did not come up within "
-                    f"{self.settings.deadlines.ready:g} s (the readiness deadline); not ready: "
-                    f"{self.describe_not_ready(states) or 'none'}", self.evidence())
-            if process is None:
-                time.sleep(0.5)  # the poll interval of this deadline-bounded wait
-            else:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.5)  # poll: Compose's progress against its states
+            return Observation(done(), "", self.describe_not_ready(states) or "none")
+
+        def wait_on_compose(seconds: float) -> None:
+            assert process is not None
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=seconds)  # Compose's progress against the states
+
+        pause = {"pause": wait_on_compose} if process is not None else {}
+        try:
+            wait_until(check, timeout=max(deadline - time.monotonic(), 0.0), interval=0.5,
+                       what="the canary's services starting", **pause)
+        except WaitTimeout as timeout:
+            waiting = self.describe_not_ready(self.service_state(s) for s in self.all_services)
+            raise CanaryUnavailable(
+                f"canary {self.project} did not come up within "
+                f"{self.settings.deadlines.ready:g} s (the readiness deadline); not ready: "
+                f"{waiting or 'none'}", self.evidence()) from timeout
 
     def describe_not_ready(self, states: Iterable[ServiceState]) -> str:
         """The services not ready, each with its state and how long the engine has called it
