@@ -157,7 +157,7 @@ class CanaryPool:
         try:
             with self.clock.phase(f"waiting for health ({purpose})"):
                 wait_for_services_ready(canary, canary.all_services,
-                                        timeout=self.settings.deadlines.ready)
+                                        timeout=canary.readiness_timeout())
                 handle = CanaryHandle.connect(canary, self.settings)
                 handle.wait_until_answering()
         except CanaryspecError:
