@@ -13,10 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from canaryspec import oracle
 from canaryspec.api import Reply
-from canaryspec.responses import Responses
-from canaryspec.seeding import PERIODS, Period, planted_pattern
-from canaryspec.vocabulary import JOBS, JobKind
+from canaryspec.oracle import Costs
+from canaryspec.responses import Responses, dig
+from canaryspec.seeding import PERIODS, MarketData, Period, planted_pattern
+from canaryspec.vocabulary import JOBS, STRATEGY_INPUTS, JobKind
 
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -112,13 +114,13 @@ class ModelSpec:
 BACKTEST_COSTS = {"initial_capital": 100_000.0, "commission": 0.001, "slippage": 0.0005}
 
 
-def market_request(strategy: str, symbol: str, period: Period, model_path: str) \
-        -> dict[str, Any]:
+def market_request(strategy: str, symbol: str, period: Period, model_path: str,
+                   costs: Costs | None = None) -> dict[str, Any]:
     """A backtest of the model at `model_path` on `symbol`'s hourly bars over `period`, every
-    field stated."""
+    field stated (the contract's default costs unless `costs` are given)."""
     return backtest_request(strategy, symbol=symbol, start_date=period.start.isoformat(),
                             end_date=period.end.isoformat(), model_path=model_path,
-                            **BACKTEST_COSTS)
+                            **(vars(costs) if costs else BACKTEST_COSTS))
 
 
 # What a backtest of a model on planted data must show. A model that learned the pattern of
@@ -154,6 +156,9 @@ class KnownAnswer:
     @property
     def expected(self) -> str:
         return "profits" if self.learned == self.replayed else "loses"
+
+    def __str__(self) -> str:
+        return f"{self.model}, replayed on {self.market} over {self.period.name}"
 
     def explain(self) -> str:
         return (f"{self.model} learned that prices {self.learned}; {self.market} "
@@ -384,3 +389,53 @@ def bounds_of(table: Any) -> list[tuple[str, float | None, float | None]]:
         return float(cell) if cell.strip() else None
 
     return [(row["metric"], number(row["at least"]), number(row["at most"])) for row in table]
+
+
+# The seeded data as an oracle for what a training learned from and what a backtest's trades
+# earned (canaryspec.oracle): the platform's account, held to the suite's own arithmetic.
+
+
+def learned_from_problems(market: MarketData, model: ModelSpec,
+                          result_summary: dict[str, Any]) -> tuple[Any, list[str]]:
+    """(what the training says it learned from `model.symbol`, how that differs from what the
+    seeded bars of the requested range give with the strategy's inputs)."""
+    reported = result_summary.get("learned_from")
+    entries = [e for e in reported or [] if isinstance(e, dict)]
+    mine = [e for e in entries if e.get("symbol") == model.symbol]
+    if len(mine) != 1 or len(entries) != 1:
+        return reported, [f"asked to train on {model.symbol} alone, it reports learning from "
+                          f"{[e.get('symbol') for e in entries] or reported!r}"]
+    bars = oracle.seeded_bars(market, model.symbol, "1h", model.period)
+    expected = oracle.expected_learning(bars, STRATEGY_INPUTS[model.strategy])
+    return mine[0], oracle.learning_problems(mine[0], expected)
+
+
+# tradelab tests a model on the latest fifth of each series' rows (docs/market-data.md).
+HELD_OUT = 0.2
+
+
+def held_out_problem(result_summary: dict[str, Any]) -> str | None:
+    """None when the training and test samples split the rows it learned from 4:1."""
+    rows = sum(e.get("rows", 0) for e in result_summary.get("learned_from") or []
+               if isinstance(e, dict))
+    trained = dig(result_summary, "training_metrics.samples")
+    tested = dig(result_summary, "test_metrics.samples")
+    if trained != int(rows * (1 - HELD_OUT)) or tested != rows - trained:
+        return (f"of {rows} rows it trained on {trained} and tested on {tested}; the latest "
+                f"fifth held out is {int(rows * (1 - HELD_OUT))} and "
+                f"{rows - int(rows * (1 - HELD_OUT))}")
+    return None
+
+
+def earned_problems(market: MarketData, answer: KnownAnswer, costs: Costs,
+                    results: dict[str, Any]) -> list[str]:
+    """How the backtest's metrics differ from what its reported trades earn on the seeded
+    bars at the costs it was asked for (a ledger too short to prove anything is one)."""
+    trades = results.get("trades")
+    if not isinstance(trades, list) or len(trades) < MIN_KNOWN_ANSWER_TRADES:
+        return [f"the backtest reports {len(trades) if isinstance(trades, list) else 'no'} "
+                f"trades; at least {MIN_KNOWN_ANSWER_TRADES} are needed to check its metrics"]
+    bars = oracle.seeded_bars(market, answer.market, "1h", answer.period)
+    expected, problems = oracle.expected_metrics(bars, STRATEGY_INPUTS[answer.model.strategy],
+                                                 trades, costs)
+    return problems + oracle.metric_problems(results.get("metrics") or {}, results, expected)

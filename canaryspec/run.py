@@ -33,9 +33,10 @@ class Run:
     settings: Settings
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     clock: PhaseClock = field(default_factory=PhaseClock)
-    # Model paths trained in this run, by strategy: a backtest reuses one instead of training.
-    # Models trained in this run's shared canary, by what was asked (jobs.ModelSpec).
+    # Models trained in this run's shared canary, by what was asked (jobs.ModelSpec): their
+    # paths (a backtest reuses one instead of training) and their trainings' result summaries.
     trained_models: dict[Any, str] = field(default_factory=dict)
+    training_results: dict[Any, dict[str, Any]] = field(default_factory=dict)
     record: RunRecord = field(init=False)
     owner: Owner = field(init=False)
     images: ImageSet = field(init=False)

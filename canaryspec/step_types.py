@@ -4,10 +4,13 @@ instead of a KeyError mid-run."""
 
 from __future__ import annotations
 
+import re
+
 from behave import register_type
 from parse_type import TypeBuilder
 
 from canaryspec.jobs import BAD_REQUESTS, KNOWN_RESULTS
+from canaryspec.oracle import Costs
 from canaryspec.seeding import PERIODS, PLANTED
 from canaryspec.vocabulary import (
     IMAGE_NAMES,
@@ -19,11 +22,26 @@ from canaryspec.vocabulary import (
 )
 
 
+def parse_costs(text: str) -> Costs:
+    """"a commission of 0.2 %, slippage of 0.1 % and 50,000 of capital" -> Costs."""
+    commission, slippage, capital = COSTS.fullmatch(text).groups()  # type: ignore[union-attr]
+    return Costs(initial_capital=float(capital.replace(",", "")),
+                 commission=float(commission) / 100, slippage=float(slippage) / 100)
+
+
+COSTS = re.compile(r"a commission of (\d+(?:\.\d+)?) %, slippage of (\d+(?:\.\d+)?) % "
+                   r"and ([\d,]+) of capital")
+parse_costs.pattern = COSTS.pattern  # type: ignore[attr-defined]
+parse_costs.regex_group_count = 3  # type: ignore[attr-defined]
+
+
 def register_step_types() -> None:
     """The typed parameters the step patterns use: {image:ImageRole}, {worker:WorkerKind},
     {job:JobKind}, {operation:OperationKind}, {status:OperationStatus}, {strategy:Strategy},
     {case:BadInput}, {period:Period} (a named stretch of the seeded market data),
-    {market:Market} (a symbol with a planted pattern), {result:KnownResult}."""
+    {market:Market} (a symbol with a planted pattern), {result:KnownResult},
+    {costs:Costs} (what a backtest pays: "a commission of 0.2 %, slippage of 0.1 % and 50,000
+    of capital")."""
     register_type(
         ImageRole=TypeBuilder.make_enum(IMAGE_NAMES),
         WorkerKind=TypeBuilder.make_enum(WORKERS),
@@ -36,4 +54,5 @@ def register_step_types() -> None:
         Period=TypeBuilder.make_enum(PERIODS),
         Market=TypeBuilder.make_choice(list(PLANTED)),
         KnownResult=TypeBuilder.make_choice(list(KNOWN_RESULTS)),
+        Costs=parse_costs,
     )

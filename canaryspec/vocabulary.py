@@ -62,3 +62,8 @@ DEPLOYMENTS = {"split": {},
 OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 # The strategies the features name: the shipped ones, and the handoff's broken name.
 STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mean_reversion")
+# The inputs (nn_inputs) of the reference platform's shipped strategies, in the names
+# canaryspec.oracle defines: what the suite holds a training's and a backtest's figures to.
+STRATEGY_INPUTS = {"v3_minimal": ("rsi_14", "sma_20", "return_1"),
+                   "v3_single_indicator": ("rsi_14",),
+                   "v3_multi_symbol": ("rsi_14", "sma_20", "sma_50", "return_1")}

@@ -52,6 +52,14 @@ Feature: Backtesting
     When that model is backtested on EURUSD over the backtest month
     Then the backtest reports the checksum of the model file it was given
 
+  # A backtest reports the trades it made; the suite replays them over the bars it seeded, at
+  # the costs it asked for (not the contract's defaults), and gets every metric it must report.
+  @use.with_profile=tradelab @critical @handoff.backtest_lifecycle
+  Scenario: A backtest's metrics are what its trades earn at the costs it was asked for
+    Given a "v3_minimal" model trained on EURUSD over the training quarter
+    When that model is backtested on EURUSD over the backtest month at a commission of 0.2 %, slippage of 0.1 % and 50,000 of capital
+    Then every metric it reports is what its trades earn on those bars at those costs
+
   @handoff.backtest_lifecycle
   Scenario: A backtest without a trained model fails clearly
     When a backtest of "v3_minimal" is started with a model that does not exist

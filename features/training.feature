@@ -24,6 +24,20 @@ Feature: Model training
     And the training completes within 60 seconds
     Then the trained model is in the models volume
 
+  # The seeded market data is an oracle for what a training learned from (docs/market-data.md):
+  # the suite computes each of the strategy's inputs over the bars it asked for; the platform
+  # reports the rows it trained on and each input's mean and spread over them.
+  @use.with_profile=tradelab @critical @handoff.training_lifecycle
+  Scenario Outline: A training of <strategy> learns from its inputs over exactly the bars it was asked for
+    Given a "<strategy>" model trained on EURUSD over the training quarter
+    Then it learned from its strategy's inputs over exactly those bars, as the seeded data says
+    And it held out the latest fifth of those bars to test the model on
+
+    Examples: One strategy with every kind of input, one with a single indicator
+      | strategy            |
+      | v3_minimal          |
+      | v3_single_indicator |
+
   # Watched from start to end: the backend's orphan sweeper runs the whole time, and a
   # training it must not touch outlives its timeout (the deployment's own setting).
   @critical @handoff.training_lifecycle

@@ -85,6 +85,7 @@ def _trained(context: Context, model: jobs.ModelSpec) -> str:
         # A model the platform says it trained must be there: its absence is its fault.
         step_model_saved(context)
         context.run.trained_models[model] = context.job.model_path()
+        context.run.training_results[model] = context.job.final.result_summary
     return context.run.trained_models[model]
 
 
@@ -149,6 +150,16 @@ def step_backtest_model_on(context: Context, market: str, period: jobs.Period) -
     context.known_answer = jobs.KnownAnswer(context.model, market, period)
     _start(context, BACKTEST, jobs.market_request(
         context.model.strategy, market, period, _trained(context, context.model)))
+    _finish(context, {"completed"}, _deadlines(context).job_done)
+
+
+@when("that model is backtested on {market:Market} over {period:Period} at {costs:Costs}")
+def step_backtest_model_at_costs(context: Context, market: str, period: jobs.Period,
+                                 costs: jobs.Costs) -> None:
+    context.known_answer = jobs.KnownAnswer(context.model, market, period)
+    context.costs = costs
+    _start(context, BACKTEST, jobs.market_request(
+        context.model.strategy, market, period, _trained(context, context.model), costs))
     _finish(context, {"completed"}, _deadlines(context).job_done)
 
 
@@ -371,6 +382,31 @@ def step_backtest_checksum(context: Context) -> None:
     assert_that(reported, equal_to(on_volume), f"the backtest says it loaded a model with "
                                                f"checksum {reported}; the file it was given "
                                                f"has {on_volume}")
+
+
+@then("it learned from its strategy's inputs over exactly those bars, as the seeded data says")
+def step_learned_from(context: Context) -> None:
+    reported, problems = jobs.learned_from_problems(
+        context.settings.profile.market_data, context.model,
+        context.run.training_results[context.model])
+    attach_json("what the training says it learned from", reported)
+    assert_that(problems, empty(), f"the training of {context.model}: " + "; ".join(problems))
+
+
+@then("it held out the latest fifth of those bars to test the model on")
+def step_held_out(context: Context) -> None:
+    problem = jobs.held_out_problem(context.run.training_results[context.model])
+    assert_that(problem, none(), problem)
+
+
+@then("every metric it reports is what its trades earn on those bars at those costs")
+def step_metrics_earned(context: Context) -> None:
+    results = context.canary.results(context.job)
+    attach_json("backtest results", results)
+    problems = jobs.earned_problems(context.settings.profile.market_data, context.known_answer,
+                                    context.costs, results)
+    assert_that(problems, empty(), f"the backtest of {context.known_answer}: " +
+                "; ".join(problems))
 
 
 @then("its metrics are within these bounds")

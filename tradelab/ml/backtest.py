@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -14,9 +15,11 @@ from tradelab.ml.model import load_model
 
 
 def backtest(bars: list[Bar], model_path: Path, *, initial_capital: float, commission: float,
-             slippage: float, on_progress: Callable[[float], None]) -> dict[str, float]:
+             slippage: float, on_progress: Callable[[float], None]) -> dict[str, Any]:
     """Metrics of trading the model's signals: return, Sharpe, drawdown, win rate, trades;
-    and `model_sha256`, the checksum of the model file it replayed."""
+    `model_sha256`, the checksum of the model file it replayed; `rows`, `first`, `last`, the
+    bars it decided on; and `trades`, each trade's entry and exit bar (exit None: still open at
+    the end), so anyone holding the same bars can check every metric."""
     if not model_path.is_file():
         raise FileNotFoundError(f"Model not found: {model_path}")
     model, strategy, checksum = load_model(model_path)
@@ -28,15 +31,18 @@ def backtest(bars: list[Bar], model_path: Path, *, initial_capital: float, commi
     equity, peak, max_drawdown = initial_capital, initial_capital, 0.0
     position, entry_equity, trades, wins = False, 0.0, 0, 0
     returns: list[float] = []
+    ledger: list[dict[str, str | None]] = []
     cost = commission + slippage
     for n, (i, want_long) in enumerate(zip(index, long, strict=True)):
         if want_long != position:
             equity *= 1 - cost
             if want_long:
                 entry_equity = equity
+                ledger.append({"entry": bars[i].timestamp.isoformat(), "exit": None})
             else:
                 trades += 1
                 wins += equity > entry_equity
+                ledger[-1]["exit"] = bars[i].timestamp.isoformat()
             position = want_long
         bar_return = bars[i + 1].close / bars[i].close - 1 if position else 0.0
         equity *= 1 + bar_return
@@ -56,4 +62,6 @@ def backtest(bars: list[Bar], model_path: Path, *, initial_capital: float, commi
             "win_rate": round(wins / trades, 4) if trades else 0.0,
             "total_trades": trades,
             "final_equity": round(equity, 2),
-            "model_sha256": checksum}
+            "model_sha256": checksum,
+            "rows": len(index), "first": bars[index[0]].timestamp.isoformat(),
+            "last": bars[index[-1]].timestamp.isoformat(), "trades": ledger}

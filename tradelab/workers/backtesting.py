@@ -57,9 +57,10 @@ def backtest_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
         metrics = backtest(bars, model_path, initial_capital=job.initial_capital,
                            commission=job.commission, slippage=job.slippage, on_progress=on_bars)
         checksum = metrics.pop("model_sha256")
+        decided = {key: metrics.pop(key) for key in ("rows", "first", "last", "trades")}
         return {"metrics": metrics, "symbol": job.symbol, "timeframe": job.timeframe,
                 "strategy_name": job.strategy_name, "model_path": str(model_path),
-                "model_sha256": checksum, "bars": len(bars)}
+                "model_sha256": checksum, "bars": len(bars), **decided}
 
     return run
 

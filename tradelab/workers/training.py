@@ -35,9 +35,10 @@ def training_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
         strategy = yaml.safe_load(job.strategy_yaml)
         name = job.strategy_name or strategy["name"]
         on_progress(Progress(0.0, "loading market data"))
-        series = []
+        series, names = [], []
         for symbol in job.symbols:
             for timeframe in job.timeframes:
+                names.append({"symbol": symbol, "timeframe": timeframe})
                 path = data_file(settings.data_dir, symbol, timeframe)
                 if not path.is_file():
                     raise FileNotFoundError(f"No market data for {symbol} {timeframe}: {path}")
@@ -58,7 +59,9 @@ def training_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
         return {"model_path": str(model_path), "latest_model_path": str(latest),
                 "strategy_name": name, "symbols": job.symbols, "timeframes": job.timeframes,
                 "training_metrics": outcome.training_metrics,
-                "test_metrics": outcome.test_metrics}
+                "test_metrics": outcome.test_metrics,
+                "learned_from": [name | rows for name, rows in zip(names, outcome.learned_from,
+                                                                   strict=True)]}
 
     return run
 
