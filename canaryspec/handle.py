@@ -216,9 +216,12 @@ class CanaryHandle:
         judged afterwards (jobs.life_problems), not its first good sign.
 
         A job that keeps moving is watched as long as it moves (a loaded host trains slower,
-        not wrong): the wait fails when no new reading has come for the `progress` deadline,
-        or past ten times `job_done` in all."""
+        not wrong, and six runs at once made a long training outlast any fixed total): the wait
+        fails when no reading it has not shown before has come for the `progress` deadline. A
+        job going round in circles repeats itself, so it stalls too; the total cap, a hundred
+        times `job_done`, is only the last net under that."""
         samples: list[ProgressSample] = []
+        seen: set[ProgressSample] = set()
         last_change = time.monotonic()
 
         def check() -> Observation[list[ProgressSample]]:
@@ -228,6 +231,8 @@ class CanaryHandle:
                 sample = op.sample()
                 if not samples or samples[-1] != sample:
                     samples.append(sample)
+                if sample not in seen:
+                    seen.add(sample)
                     last_change = time.monotonic()
                 if op.finished:
                     started.finished(op)
@@ -237,7 +242,7 @@ class CanaryHandle:
                                      f"for {stalled:.0f} s; last {describe(op)}")
             return Observation(op is not None and op.finished, samples, describe(op))
 
-        self._wait(check, timeout=10 * self.deadlines.job_done, interval=0.1,
+        self._wait(check, timeout=100 * self.deadlines.job_done, interval=0.1,
                    what=f"operation {started.operation_id} running to its end",
                    services=["backend", started.job.worker.service])
         return samples
