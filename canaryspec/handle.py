@@ -259,17 +259,46 @@ class CanaryHandle:
             raise ended_otherwise(started, final, message) if final else AssertionError(message)
         return final
 
+    def _timer(self, names: tuple[str, ...], default: float) -> float:
+        """A timer of the platform's as the deployment sets it: the first of the backend's
+        environment variables the profile names that is set, else the platform's default."""
+        env = self.canary.env_of("backend")
+        return float(next((env[n] for n in names if env.get(n)), default))
+
     def orphan_timeout(self) -> tuple[float, float]:
         """(after how long the backend fails an operation no worker claims, how often it
-        looks), as the deployment sets them: the backend's environment where the profile
-        names the variables, else the platform's own defaults (the profile's data)."""
-        timers, env = self.settings.profile.timers, self.canary.env_of("backend")
+        looks), as the deployment sets them (the profile's data names where)."""
+        timers = self.settings.profile.timers
+        return (self._timer(timers.orphan_timeout_env, timers.orphan_timeout_s),
+                self._timer(timers.orphan_check_env, timers.orphan_check_s))
 
-        def first_set(names: tuple[str, ...], default: float) -> float:
-            return float(next((env[n] for n in names if env.get(n)), default))
+    def health_checks(self) -> tuple[float, float, int]:
+        """(how often the backend asks each worker's health, how long it waits for an answer,
+        after how many failures in a row it stops offering the worker jobs), as deployed."""
+        timers = self.settings.profile.timers
+        return (self._timer(timers.health_check_env, timers.health_check_s),
+                self._timer(timers.health_timeout_env, timers.health_timeout_s),
+                int(self._timer(timers.health_failures_env, timers.health_failures)))
 
-        return (first_set(timers.orphan_timeout_env, timers.orphan_timeout_s),
-                first_set(timers.orphan_check_env, timers.orphan_check_s))
+    def unavailable_deadline(self) -> tuple[float, str]:
+        """How long a worker that stopped answering may still be offered jobs: each of the
+        failures the backend waits for takes at most a check interval and an unanswered
+        request's timeout; plus the suite's margin (`health_checked`); and that in words."""
+        every_s, timeout_s, failures = self.health_checks()
+        margin_s = self.deadlines.health_checked
+        return (failures * (every_s + timeout_s) + margin_s,
+                f"{failures} failed health checks, each within {every_s:g} s apart + a "
+                f"{timeout_s:g} s timeout, + a margin of {margin_s:g} s")
+
+    def back_deadline(self) -> tuple[float, str]:
+        """How long a worker answering again may take to be offered jobs again: the check in
+        flight when it came back (its timeout), the interval, the next check's answer, and
+        the suite's margin; and that in words."""
+        every_s, timeout_s, _ = self.health_checks()
+        margin_s = self.deadlines.health_checked
+        return (every_s + 2 * timeout_s + margin_s,
+                f"one health check {every_s:g} s on, the one in flight and its own answer "
+                f"within {timeout_s:g} s each, + a margin of {margin_s:g} s")
 
     def orphan_deadline(self) -> tuple[float, str]:
         """How long an unclaimed operation may stay running before the platform must have

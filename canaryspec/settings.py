@@ -29,6 +29,14 @@ class Timers:
     orphan_timeout_s: float = 60.0
     orphan_check_env: tuple[str, ...] = ("WORKER_HEALTH_INTERVAL",)
     orphan_check_s: float = 10.0
+    # The backend asks each worker's /health this often, gives each answer this long, and
+    # stops offering a worker jobs after this many failures in a row.
+    health_check_env: tuple[str, ...] = ("WORKER_HEALTH_INTERVAL",)
+    health_check_s: float = 10.0
+    health_timeout_env: tuple[str, ...] = ()
+    health_timeout_s: float = 5.0
+    health_failures_env: tuple[str, ...] = ()
+    health_failures: float = 3
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,17 @@ PROFILES: dict[str, Profile] = {
             orphan_timeout_s=60.0,
             orphan_check_env=("KTRDR_ORPHAN_CHECK_INTERVAL_SECONDS",
                               "ORPHAN_CHECK_INTERVAL_SECONDS"),
-            orphan_check_s=15.0),
+            orphan_check_s=15.0,
+            # ktrdr/config/settings.py, WorkerSettings (used by its WorkerRegistry).
+            health_check_env=("KTRDR_WORKER_HEALTH_CHECK_INTERVAL",
+                              "WORKER_HEALTH_CHECK_INTERVAL"),
+            health_check_s=10.0,
+            health_timeout_env=("KTRDR_WORKER_HEALTH_CHECK_TIMEOUT",
+                                "WORKER_HEALTH_CHECK_TIMEOUT"),
+            health_timeout_s=5.0,
+            health_failures_env=("KTRDR_WORKER_HEALTH_CHECK_FAILURES",
+                                 "WORKER_HEALTH_CHECK_FAILURES"),
+            health_failures=3),
         responses=Responses(
             accuracy=("training_metrics.final_train_accuracy", "test_metrics.test_accuracy"),
             worker_id=("worker_id", "metadata.worker_id", "metadata.parameters.worker_id"),
@@ -138,6 +156,9 @@ class Deadlines:
     # After a fault is undone: the backend answering and every worker type available again
     # (a scenario that broke the shared canary hands it back healthy).
     recovery: float = 60
+    # Past the platform's own health checks of a worker (Profile.timers), how long the
+    # registry may take to show what they found (a worker cut off, or back).
+    health_checked: float = 5
     slow_host_factor: float = 1.0
 
     def for_this_host(self) -> Deadlines:

@@ -120,10 +120,11 @@ def step_cut_off(context: Context, worker: WorkerKind) -> None:
     context.cut_off = worker, networks
 
 
-@then("the backend marks it unavailable within {seconds:d} s")
-def step_marked_unavailable(context: Context, seconds: int) -> None:
-    faults.marked_unavailable(context.canary, context.worker,
-                              timeout=context.settings.deadlines.bound(seconds))
+@then("the backend marks it unavailable within the window of its own health checks")
+def step_marked_unavailable(context: Context) -> None:
+    deadline_s, how = context.canary.unavailable_deadline()
+    attach_text("deadline", f"{deadline_s:g} s: {how}")
+    faults.marked_unavailable(context.canary, context.worker, timeout=deadline_s)
 
 
 @when('a training of "{strategy:Strategy}" is asked for meanwhile')
@@ -140,11 +141,12 @@ def step_connected_again(context: Context) -> None:
     context.canary.canary.connect_back(worker.service, networks)
 
 
-@then("it is available again within {seconds:d} s, under the same identity")
-def step_available_again(context: Context, seconds: int) -> None:
+@then("it is available again by the backend's next health check, under the same identity")
+def step_available_again(context: Context) -> None:
     worker, _ = context.cut_off
-    faults.available_again(context.canary, context.worker, worker,
-                           timeout=context.settings.deadlines.bound(seconds))
+    deadline_s, how = context.canary.back_deadline()
+    attach_text("deadline", f"{deadline_s:g} s: {how}")
+    faults.available_again(context.canary, context.worker, worker, timeout=deadline_s)
 
 
 @when('the idle "{worker:WorkerKind}" worker is asked to stop')
