@@ -325,7 +325,10 @@ def _verdicts(args: list[str]) -> int:
         return judgement
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        judgements = list(pool.map(judge, variants))  # in catalogue order
+        # Started longest first (what starts last sets when all are done), reported in
+        # catalogue order.
+        started_jobs = {v.name: pool.submit(judge, v) for v in verdicts.longest_first(variants)}
+        judgements = [started_jobs[v.name].result() for v in variants]
     path = verdicts.write_reports(judgements, time.monotonic() - started, settings.reports_dir)
     print(path.read_text())
     return 0 if all(j.clean for j in judgements) else 1

@@ -135,6 +135,17 @@ def judge_variant(variant: Variant, record: RunRecord) -> Judgement:
     return judgement
 
 
+def longest_first(variants: list[Variant]) -> list[Variant]:
+    """The variants in the order to start them when several are judged at once: those whose
+    scenarios wait on the platform's own timers (faults: restarts, outages, orphan timeouts)
+    first, then those that run a whole feature, then those that run named scenarios; the
+    catalogue's order within each."""
+    def weight(variant: Variant) -> int:
+        return 2 * ("@faults" in variant.tags) + (not variant.names)
+
+    return sorted(variants, key=weight, reverse=True)
+
+
 def scratch_copy(destination: Path) -> Path:
     """The repository's tracked files plus the wheelhouse (what the images are built from)."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True,

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from canaryspec.handle import CanaryHandle
-from canaryspec.settings import Deadlines, PROFILES
+from canaryspec.settings import PROFILES, Deadlines
 
 
 def handle_with(profile: str, backend_env: dict[str, str]) -> CanaryHandle:
