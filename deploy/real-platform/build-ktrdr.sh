@@ -212,9 +212,19 @@ build_role() {
     log "building ${tag[$role]} ($(disk))"
     # A tar stream, not a directory: leaves out .git, the bind-mounted data and models, and the
     # other role's cache (the classic builder would send all of it to the daemon otherwise).
-    tar -C "$ktrdr" -c --exclude=./.git --exclude=./data --exclude=./models \
-        --exclude="./offline/${exclude_cache[$role]}" . |
-        docker build --force-rm -f "deploy/docker/Dockerfile.$role" -t "${tag[$role]}" -
+    # Twice at most: on this engine's fuse-overlayfs storage a COPY --from of torch's ~10,000
+    # files once failed under load with "failed to copy files: lchown ... no such file or
+    # directory"; the same build then succeeded (the layers before it come from the cache).
+    local attempt
+    for attempt in 1 2; do
+        if tar -C "$ktrdr" -c --exclude=./.git --exclude=./data --exclude=./models \
+               --exclude="./offline/${exclude_cache[$role]}" . |
+           docker build --force-rm -f "deploy/docker/Dockerfile.$role" -t "${tag[$role]}" -; then
+            break
+        fi
+        [ "$attempt" = 2 ] && { log "building ${tag[$role]} failed twice"; return 1; }
+        log "building ${tag[$role]} failed; once more ($(disk))"
+    done
     log "built ${tag[$role]} in $((SECONDS - start))s: $(docker images --format '{{.Size}}' "${tag[$role]}") ($(disk))"
 }
 
