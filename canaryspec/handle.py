@@ -432,6 +432,23 @@ class CanaryHandle:
         types = {w.worker_id: w.worker_type for w in self.registered_workers()}
         return worker_id, types.get(worker_id)
 
+    def worker_status_once_done(self, started: StartedJob) -> tuple[str, str]:
+        """(the worker that ran the job, its status in the registry) read the moment the
+        job's operation is first seen finished: the registry is not given time to catch up."""
+        job = started.job
+
+        def check() -> Observation[Operation | None]:
+            op = self.operation(started.operation_id)
+            return Observation(op is not None and op.finished, op, describe(op))
+
+        op = self._wait(check, timeout=self.deadlines.job_done, interval=0.05,
+                        what=f"the {job.name} {started.operation_id} finished",
+                        services=["backend", job.worker.service])
+        started.finished(op)
+        statuses = {w.worker_id: w.status for w in self.registered_workers(job.worker)}
+        worker_id = self.responses.worker_of(op.raw)
+        return worker_id, statuses.get(worker_id, "not registered")
+
     def strategies(self) -> list[str]:
         """The strategies the platform says jobs may name."""
         reply = self.api.strategies()

@@ -20,6 +20,14 @@ Feature: Dispatch from the backend to the workers
     And the backtest completes within 30 seconds
     Then the operation records a "backtesting" worker as the one that ran it
 
+  # tradelab frees a worker in the registry before it records its job done, so a client that
+  # sees the job done may ask for the next at once; its health checks only catch a report that
+  # never comes (and ignore an "idle" answer for 15 s after a dispatch).
+  @use.with_profile=tradelab @backtest
+  Scenario: A worker is free for the next job the moment its job is done
+    When a backtest of "v3_minimal" is watched until it is done
+    Then the worker that ran it is already listed available when it is seen done
+
   @training @critical
   Scenario: A second training is refused while the only training worker is busy
     Given a long training of "v3_multi_symbol" is running

@@ -100,6 +100,12 @@ class WorkerReport(BaseModel):
 def create_operation_report(operation_id: str, report: WorkerReport, engine: EngineDep,
                             registry: RegistryDep) -> dict[str, Any]:
     """A worker's progress or outcome (and checkpoint) for its operation."""
+    if report.status in TERMINAL:
+        # Free the worker before the outcome is recorded: whoever sees the operation finished
+        # may ask for the next job at once, and must find the worker on offer. Also after a
+        # cancel (the operation was already final, but the worker only now is free). The
+        # worker freed its own slot before it sent this report.
+        registry.release(report.worker_id, operation_id)
     with _as_http_errors():
         body = operations.update_operation(
             engine, operation_id, status=report.status, percentage=report.percentage,
@@ -108,9 +114,6 @@ def create_operation_report(operation_id: str, report: WorkerReport, engine: Eng
             error_message=report.error_message)
         if report.checkpoint is not None:
             operations.save_checkpoint(engine, operation_id, report.checkpoint)
-    if report.status in TERMINAL:
-        # Also after a cancel: the operation was already final, but the worker only now is free.
-        registry.release(report.worker_id, operation_id)
     # False after a backend restart (the registry lives in memory): the worker then registers
     # again at once, naming the operation it runs, before the sweeper takes it for an orphan.
     return {"success": True, "data": body,
