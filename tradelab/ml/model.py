@@ -35,7 +35,9 @@ def load_model(path: Path) -> tuple[nn.Module, dict[str, Any], str]:
     that names it."""
     data = path.read_bytes()
     try:
-        saved = torch.load(io.BytesIO(data), map_location="cpu")
+        # Tensors and plain containers only: a model file is data, never code to run (a
+        # full pickle load executes whatever the file says; torch's safe loader refuses it).
+        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         model = build_model(saved["strategy"])
         model.load_state_dict(saved["state_dict"])
     except Exception as exc:
