@@ -113,7 +113,7 @@ class WorkerReport(BaseModel):
 
 
 @router.post("/operations/{operation_id}/report", dependencies=[Depends(require_json)],
-             responses=documented(404, 413, 415, 422, 503))
+             responses=documented(400, 404, 413, 415, 422, 503))
 def create_operation_report(operation_id: OperationId, report: WorkerReport, engine: EngineDep,
                             registry: RegistryDep) -> dict[str, Any]:
     """A worker's progress or outcome (and checkpoint) for its operation."""

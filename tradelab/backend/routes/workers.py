@@ -58,7 +58,7 @@ WorkerId = Annotated[str, Path(min_length=1, max_length=names.MAX_IDENTIFIER,
 
 
 @router.post("/register", dependencies=[Depends(require_json)],
-             responses=documented(413, 415, 422))
+             responses=documented(400, 413, 415, 422))
 async def create_worker_registration(body: WorkerRegistration, registry: RegistryDep,
                                      settings: SettingsDep) -> dict[str, Any]:
     """Register a worker, or update it when the id is known. A new worker is offered jobs
