@@ -61,7 +61,7 @@ ROUTES = (
 )
 # How many examples one draw of a route asks hypothesis for: small, so the deadline is looked
 # at often and every route gets its turn before any gets a second.
-CHUNK = 12
+CHUNK = 20
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ def run_generated(base_url: str, *, examples: int, deadline_s: float, seed: int 
     first) spread over `routes` and their modes, and judge every answer."""
     # Imported here, not at the top: loading them takes seconds, and only this run needs them
     # (they are not counted in its time).
+    import requests
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seeded
     from schemathesis import GenerationMode
@@ -164,33 +165,38 @@ def run_generated(base_url: str, *, examples: int, deadline_s: float, seed: int 
     run = GeneratedRun()
     found, run.skipped = _operations(base_url, routes)
     seen: set[tuple[str, str, int | None]] = set()
-    pending = [(route, operation, mode) for route, operation in found for mode in route.modes]
+    # One strategy per route and mode, kept: hypothesis checks a strategy once, not per draw.
+    pending = [(route, mode, operation.as_strategy(generation_mode=GenerationMode(mode)))
+               for route, operation in found for mode in route.modes]
     draw = 0
-    while pending and run.examples < examples and time.monotonic() < deadline:
-        route, operation, mode = pending[draw % len(pending)]
-        draw += 1
-
-        send = _sender(route, mode, base_url, checks, run, deadline, examples, seen)
-        strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
-        sent_before = run.examples
-        test = seeded(seed * 1000 + draw)(settings(
-            max_examples=CHUNK, deadline=None, database=None, phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck), derandomize=False)(given(strategy)(send)))
-        try:
-            test()
-        except Exception as exc:  # nothing could be drawn for this route and mode
-            run.skipped[f"{route} ({mode})"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-            pending.remove((route, operation, mode))
-            continue
-        if run.examples == sent_before:
-            # hypothesis drew nothing new (a route with few distinct requests is exhausted).
-            pending.remove((route, operation, mode))
+    # One connection, kept alive: a new one per request costs more than the request.
+    with requests.Session() as session:
+        while pending and run.examples < examples and time.monotonic() < deadline:
+            route, mode, strategy = pending[draw % len(pending)]
+            draw += 1
+            send = _sender(route, mode, base_url, session, checks, run, deadline, examples,
+                           seen)
+            sent_before = run.examples
+            test = seeded(seed * 1000 + draw)(settings(
+                max_examples=min(CHUNK, examples - run.examples), deadline=None,
+                database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+                derandomize=False)(given(strategy)(send)))
+            try:
+                test()
+            except Exception as exc:  # nothing could be drawn for this route and mode
+                run.skipped[f"{route} ({mode})"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                pending.remove((route, mode, strategy))
+                continue
+            if run.examples == sent_before:
+                # hypothesis drew nothing new (a route with few distinct requests is exhausted).
+                pending.remove((route, mode, strategy))
     run.seconds = time.monotonic() - started
     run.cut_short = run.examples < examples and time.monotonic() >= deadline
     return run
 
 
-def _sender(route: Route, mode: str, base_url: str, checks: list[Callable[..., Any]],
+def _sender(route: Route, mode: str, base_url: str, session: Any,
+            checks: list[Callable[..., Any]],
             run: GeneratedRun, deadline: float, examples: int,
             seen: set[tuple[str, str, int | None]]) -> Callable[[Any], None]:
     """What hypothesis calls with each drawn request: send it (unless the run has had its
@@ -200,7 +206,7 @@ def _sender(route: Route, mode: str, base_url: str, checks: list[Callable[..., A
             return
         run.examples += 1
         run.per_route[str(route)] += 1
-        for failure in _judge(case, base_url, route, mode, checks, run):
+        for failure in _judge(case, base_url, session, route, mode, checks, run):
             key = (failure.route, failure.check, failure.status)
             if key not in seen and len(run.failures) < MAX_FAILURES:
                 seen.add(key)
@@ -209,14 +215,14 @@ def _sender(route: Route, mode: str, base_url: str, checks: list[Callable[..., A
     return send
 
 
-def _judge(case: Any, base_url: str, route: Route, mode: str,
+def _judge(case: Any, base_url: str, session: Any, route: Route, mode: str,
            checks: list[Callable[..., Any]], run: GeneratedRun) -> list[Failure]:
     """Send one drawn request and return what its answer broke (empty when nothing)."""
     import requests
     from schemathesis.core.failures import FailureGroup
 
     try:
-        response = case.call(base_url=base_url, timeout=15)
+        response = case.call(base_url=base_url, session=session, timeout=15)
     except requests.RequestException as exc:
         return [Failure(str(route), mode, "server error", None,
                         f"no answer: {type(exc).__name__}: {str(exc)[:200]}",

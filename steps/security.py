@@ -68,6 +68,7 @@ def step_answers_documented(context: Context) -> None:
 
 @when('a "{worker:WorkerKind}" worker registers at an address where nothing answers')
 def step_register_nowhere(context: Context, worker: WorkerKind) -> None:
+    context.baseline = context.canary.baseline()
     context.worker_id, context.reply = context.canary.register_where_nothing_answers(worker)
 
 
