@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from canaryspec.vocabulary import API
 
@@ -204,6 +205,7 @@ def _sender(route: Route, mode: str, base_url: str, session: Any,
     def send(case: Any) -> None:
         if time.monotonic() >= deadline or run.examples >= examples:
             return
+        _keep_local(case)
         run.examples += 1
         run.per_route[str(route)] += 1
         for failure in _judge(case, base_url, session, route, mode, checks, run):
@@ -213,6 +215,30 @@ def _sender(route: Route, mode: str, base_url: str, session: Any,
                 run.failures.append(failure)
 
     return send
+
+
+# Where a drawn registration may point: the backend's own loopback. A platform that takes a
+# registration the document calls invalid polls the address it names; a drawn address must
+# never send the canary's traffic anywhere else. Only the host is replaced, so a request that
+# was invalid (no port, a wrong scheme) stays invalid.
+LOCAL_HOST = "127.0.0.1"
+
+
+def _keep_local(case: Any) -> None:
+    body = getattr(case, "body", None)
+    url = body.get("endpoint_url") if isinstance(body, dict) else None
+    if not isinstance(url, str):
+        return
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return
+    if host and host not in {LOCAL_HOST, "localhost", "::1"}:
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        _, colon, port = hostport.partition(":")
+        body["endpoint_url"] = urlunsplit(parts._replace(
+            netloc=f"{userinfo}{at}{LOCAL_HOST}{colon}{port}"))
 
 
 def _judge(case: Any, base_url: str, session: Any, route: Route, mode: str,

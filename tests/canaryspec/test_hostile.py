@@ -105,3 +105,16 @@ def test_no_valid_request_is_drawn_for_a_route_that_would_act_on_it():
     acting = {"POST /api/v1/trainings/start", "POST /api/v1/backtests/start",
               "POST /api/v1/workers/register"}
     assert {str(r) for r in ROUTES if "positive" in r.modes} & acting == set()
+
+
+def test_a_drawn_worker_address_never_points_outside_the_backends_own_loopback():
+    from types import SimpleNamespace
+
+    from canaryspec.generated import _keep_local
+
+    for drawn, kept in [("http://10.0.0.1:80/x", "http://127.0.0.1:80/x"),
+                        ("http://worker", "http://127.0.0.1"),     # still without a port
+                        ("http://127.0.0.1:9", "http://127.0.0.1:9"), ("0", "0")]:
+        case = SimpleNamespace(body={"endpoint_url": drawn})
+        _keep_local(case)
+        assert case.body["endpoint_url"] == kept
