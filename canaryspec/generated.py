@@ -130,8 +130,14 @@ def _operations(base_url: str, routes: tuple[Route, ...]) -> tuple[list[tuple[Ro
                                                                     dict[str, str]]:
     """The document's operation for each route the backend publishes, and those it lacks."""
     import schemathesis
+    from schemathesis.core.errors import LoaderError
 
-    schema = schemathesis.openapi.from_url(f"{base_url}{OPENAPI}", timeout=30)
+    try:
+        schema = schemathesis.openapi.from_url(f"{base_url}{OPENAPI}", timeout=30)
+    except LoaderError as exc:
+        # The contract's document is part of the contract: its absence is the platform's.
+        raise AssertionError(f"the backend publishes no usable OpenAPI document at {OPENAPI}: "
+                             f"{str(exc).splitlines()[0][:300]}") from None
     published = {}
     for result in schema.get_all_operations():
         try:

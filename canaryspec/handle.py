@@ -41,7 +41,7 @@ from canaryspec.readiness import wait_for_services_ready
 from canaryspec.responses import MISSING, dig
 from canaryspec.settings import Settings
 from canaryspec.vocabulary import API, WORKERS, JobKind, WorkerKind
-from canaryspec.waiting import Observation, wait_until
+from canaryspec.waiting import Observation, WaitTimeout, wait_until
 
 # An address where nothing answers, as the backend sees it: its own container's loopback, a
 # port nobody listens on (a registration there makes the backend poll only itself).
@@ -518,6 +518,25 @@ class CanaryHandle:
             "worker_id": worker_id, "worker_type": worker.worker_type,
             "endpoint_url": NOWHERE})
         return worker_id, reply
+
+    def settle_registration(self, worker_id: str) -> bool:
+        """After a scenario: a worker a broken platform registered from a hostile request is
+        no longer offered jobs (its address never answers), so that the next scenario's jobs
+        do not go to it. Nothing to wait for when it was refused, as it must be. False when it
+        is still offered at the deadline (the scenario's own verdict has said so already)."""
+        def check() -> Observation[str]:
+            entry = next((w for w in self.registered_workers() if w.worker_id == worker_id),
+                         None)
+            status = entry.status if entry else "not listed"
+            return Observation(status != "available", status, f"{worker_id}: {status}")
+
+        deadline, why = self.unavailable_deadline()
+        try:
+            self._wait(check, timeout=deadline, interval=0.5, services=["backend"],
+                       what=f"the registry no longer offering {worker_id} jobs ({why})")
+        except WaitTimeout:
+            return False
+        return True
 
     def never_available_until_forgotten(self, worker_id: str) -> list[str]:
         """Watch the registry until it lets `worker_id` go; fail at once should it ever list

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from canaryspec.api import Reply
+from canaryspec.errors import WrongRefusal
 from canaryspec.jobs import MODELS, BadRequest
+from canaryspec.outcomes import stable_cause
 
 # A refusal says what is wrong in a few sentences: an answer larger than this repeats the
 # request back (tradelab once answered ten thousand unknown symbols with 119 KB).
@@ -35,6 +37,13 @@ def refusal_problems(case: BadRequest, reply: Reply, says: str) -> list[str]:
         problems.append(f"the refusal is {reply.size:,} bytes, more than "
                         f"{MAX_REFUSAL_BYTES:,}: {reply.brief(200)}")
     return problems
+
+
+def judge_refusal(case: BadRequest, reply: Reply, says: str) -> None:
+    """WrongRefusal naming everything wrong with `reply` as the refusal of `case`."""
+    problems = refusal_problems(case, reply, says)
+    if problems:
+        raise WrongRefusal("; ".join(problems), root_cause=stable_cause(problems[0]))
 
 
 @dataclass(frozen=True)

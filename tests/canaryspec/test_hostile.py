@@ -118,3 +118,20 @@ def test_a_drawn_worker_address_never_points_outside_the_backends_own_loopback()
         case = SimpleNamespace(body={"endpoint_url": drawn})
         _keep_local(case)
         assert case.body["endpoint_url"] == kept
+
+
+def test_a_wrong_refusal_is_the_platforms_even_when_it_speaks_of_market_data():
+    import pytest
+
+    from canaryspec.errors import WrongRefusal
+    from canaryspec.hostile import judge_refusal
+    from canaryspec.outcomes import PRODUCT, TEST_DATA, Outcome, category_for
+
+    case = BAD_REQUESTS["a timeframe that climbs out of the data folder"]
+    answer = Reply(400, {"detail": "No market data for EURUSD 1h/../../etc/passwd"}, 60, JSON)
+    with pytest.raises(WrongRefusal) as raised:
+        judge_refusal(case, answer, "timeframe")
+    reason = str(raised.value)
+    assert reason.startswith("expected 422: 400")
+    assert category_for(Outcome.FAILED, reason, "WrongRefusal") is PRODUCT
+    assert category_for(Outcome.FAILED, reason, "AssertionError") is TEST_DATA
