@@ -50,11 +50,15 @@ router = APIRouter(tags=["jobs"])
 DEFAULT_TRAINING_RANGE = ("2024-01-01", "2024-07-01")
 
 
+# The longest date or date-time a request may carry (the document says so too).
+MAX_WHEN = 40
+
+
 def _parse_when(value: Any) -> Any:
     """ISO dates or datetimes; a naive value is UTC. Anything else is the validator's error."""
     if value is None or isinstance(value, datetime):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_WHEN:
         raise ValueError("must be an ISO-8601 date such as 2024-01-31")
     try:
         parsed = datetime.fromisoformat(value)
@@ -65,7 +69,7 @@ def _parse_when(value: Any) -> Any:
 
 
 When = Annotated[datetime, BeforeValidator(_parse_when), AfterValidator(names.in_range),
-                 WithJsonSchema({"type": "string", "maxLength": 40,
+                 WithJsonSchema({"type": "string", "maxLength": MAX_WHEN,
                                  "description": "ISO-8601 date or date-time, "
                                                 f"{names.EARLIEST.date()} to "
                                                 f"{names.LATEST.date()} (exclusive)"})]
