@@ -11,8 +11,11 @@ Per scenario (set by Given/When steps, read by Then steps):
   reply        the platform's answer to the request the scenario judges
   worker       the RegisteredWorker a worker scenario started from
   stopped      how a service ended when asked to stop (StopResult)
+  bad_request  the hostile request a scenario sent (canaryspec.jobs.BadRequest)
+  baseline     what the canary looked like before hostile input (canaryspec.hostile.Baseline)
+  generated    the account of a generated hostile run (canaryspec.generated.GeneratedRun)
   and a few a single scenario passes between its steps: operations_before, model_path,
-  strategies, backtests, bad_request, upgrade_log, schema_before.
+  strategies, backtests, worker_id, upgrade_log, schema_before.
 
 `python -m canaryspec run` runs behave in-process and, after it, judges every selected
 scenario from behave's model (canaryspec.outcomes) and writes the reports from `context.run`.

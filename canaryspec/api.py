@@ -43,6 +43,17 @@ def redact(value: Any) -> Any:
     return value
 
 
+# What a report keeps of one body: a hostile request of a megabyte is shown by its start.
+MAX_SHOWN = 4_000
+
+
+def _shown(body: Any) -> Any:
+    text = body if isinstance(body, str) else json.dumps(body, default=str)
+    if len(text) <= MAX_SHOWN:
+        return body
+    return f"{text[:MAX_SHOWN]}… ({len(text):,} characters in all)"
+
+
 @dataclass
 class Exchange:
     """One HTTP request and its answer, as a QA reviewer would want to read it."""
@@ -73,12 +84,27 @@ class Exchange:
         return "\n".join(lines)
 
 
+# Keys under which an answer repeats what it was sent (pydantic's `input`): not what it says.
+ECHO_KEYS = frozenset({"input"})
+
+
+def _without_echo(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_echo(v) for k, v in value.items() if k not in ECHO_KEYS}
+    if isinstance(value, list):
+        return [_without_echo(v) for v in value]
+    return value
+
+
 @dataclass
 class Reply:
     """A response reduced to what steps assert on."""
 
     status: int
     body: Any
+    # The answer's size in bytes and its media type, as sent (0 and "" when not known).
+    size: int = 0
+    content_type: str = ""
 
     def brief(self, limit: int = 400) -> str:
         text = json.dumps(self.body, default=str) if not isinstance(self.body, str) else self.body
@@ -88,6 +114,20 @@ class Reply:
         """Whether the answer says `text` anywhere (a field name, a value, a message)."""
         body = self.body if isinstance(self.body, str) else json.dumps(self.body, default=str)
         return text in body
+
+    def says(self, text: str) -> bool:
+        """Whether the answer says `text` (case aside) in its own words: what it repeats of the
+        request (a validation error's `input`) does not count, so an error that echoes the
+        whole body back does not "name" every field in it."""
+        own = self.body if isinstance(self.body, str) else json.dumps(_without_echo(self.body),
+                                                                      default=str)
+        return text.lower() in own.lower()
+
+    @property
+    def is_json_object(self) -> bool:
+        """Whether the answer is a JSON object (an error in a shape, not plain text)."""
+        return self.content_type.split(";")[0].strip() == "application/json" and \
+            isinstance(self.body, dict)
 
     def field(self, path: str) -> Any:
         """A field of the answer by dotted path (`database.migrated`), or None."""
@@ -130,28 +170,30 @@ class PlatformClient:
         return new
 
     def request(self, method: str, path: str, *, json_body: Any = None,
-                params: dict[str, Any] | None = None, raw_body: str | None = None) -> Reply:
-        """Send one request (a JSON body, or `raw_body` sent as-is and labelled JSON);
-        transport errors propagate (waits treat them as transient)."""
+                params: dict[str, Any] | None = None, raw_body: str | None = None,
+                content_type: str = "application/json") -> Reply:
+        """Send one request (a JSON body, or `raw_body` sent as-is and labelled
+        `content_type`); transport errors propagate (waits treat them as transient)."""
         url = f"{self.base_url}{path}"
         sent = raw_body if raw_body is not None else json_body
         extra: dict[str, Any] = {"json": json_body} if raw_body is None else {
-            "content": raw_body, "headers": {"Content-Type": "application/json"}}
+            "content": raw_body, "headers": {"Content-Type": content_type}}
         started = time.perf_counter()
         try:
             response = self._http.request(method, path, params=params, **extra)
         except httpx.HTTPError as exc:
-            self.exchanges.append(Exchange(method, url, sent, None, None,
+            self.exchanges.append(Exchange(method, url, _shown(sent), None, None,
                                            (time.perf_counter() - started) * 1000, str(exc)))
             raise
         try:
             body: Any = response.json()
         except ValueError:
             body = response.text
-        self.exchanges.append(Exchange(method, str(response.request.url), sent,
+        self.exchanges.append(Exchange(method, str(response.request.url), _shown(sent),
                                        response.status_code, body,
                                        (time.perf_counter() - started) * 1000))
-        return Reply(response.status_code, body)
+        return Reply(response.status_code, body, len(response.content),
+                     response.headers.get("content-type", ""))
 
     # --- the contract, by resource -------------------------------------------------------
     def health(self) -> Reply:
@@ -167,6 +209,14 @@ class PlatformClient:
     def send_raw(self, method: str, path: str, content: str) -> Reply:
         """Send a body as-is (malformed JSON included), labelled as JSON."""
         return self.request(method, path, raw_body=content)
+
+    def send(self, method: str, path: str, body: Any, content_type: str) -> Reply:
+        """Send whatever a hostile request is: no body, JSON, or text under its own type."""
+        if body is None:
+            return self.request(method, path)
+        if isinstance(body, str) or content_type != "application/json":
+            return self.request(method, path, raw_body=str(body), content_type=content_type)
+        return self.request(method, path, json_body=body)
 
     def start(self, job: JobKind, request: dict[str, Any] | str) -> Reply:
         """Ask for a job: a JSON request, or text sent as-is (malformed JSON included)."""

@@ -77,3 +77,9 @@ class Finding(AssertionError):
     def __init__(self, message: str, root_cause: str):
         super().__init__(message)
         self.root_cause = root_cause
+
+
+class WrongRefusal(Finding):
+    """A hostile request answered otherwise than its refusal must be. Always the platform's:
+    the suite chose what it sent on purpose, so the words in the answer ("No market data for
+    ../data/EURUSD") never make it a test-data problem."""

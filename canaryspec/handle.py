@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from typing import Any
 
 import httpx
 
-from canaryspec import interrupts, migrations
+from canaryspec import hostile, interrupts, migrations
 from canaryspec.api import PlatformClient, Reply
 from canaryspec.canary import Canary, StopResult, file_exists
 from canaryspec.errors import Finding
+from canaryspec.generated import GeneratedRun, run_generated
 from canaryspec.jobs import (
     CORRUPT_MODEL,
     TERMINAL,
@@ -38,8 +40,12 @@ from canaryspec.outcomes import stable_cause
 from canaryspec.readiness import wait_for_services_ready
 from canaryspec.responses import MISSING, dig
 from canaryspec.settings import Settings
-from canaryspec.vocabulary import WORKERS, JobKind, WorkerKind
-from canaryspec.waiting import Observation, wait_until
+from canaryspec.vocabulary import API, WORKERS, JobKind, WorkerKind
+from canaryspec.waiting import Observation, WaitTimeout, wait_until
+
+# An address where nothing answers, as the backend sees it: its own container's loopback, a
+# port nobody listens on (a registration there makes the backend poll only itself).
+NOWHERE = "http://127.0.0.1:1"
 
 # Errors that mean "not up yet" while a service boots or restarts.
 TRANSIENT_HTTP = (httpx.TransportError,)
@@ -135,8 +141,48 @@ class CanaryHandle:
         """Ask the backend for a job, whatever the answer (the steps judge it)."""
         return StartedJob(job, request, self.api.start(job, request))
 
-    def send_bad_request(self, case: BadRequest) -> StartedJob:
-        return self.send(case.job, case.body)
+    def send_bad_request(self, case: BadRequest) -> tuple[Reply, StartedJob | None]:
+        """Send a hostile request as it is; the job it asked for, should it be accepted."""
+        reply = self.api.send(case.method, case.route, case.body, case.content_type)
+        return reply, (StartedJob(case.job, case.body, reply) if case.job else None)
+
+    # --- what hostile input must leave as it was --------------------------------------
+    def baseline(self) -> hostile.Baseline:
+        """The operations table's rows, the registry's workers, the running services'
+        containers: what a refused request must not change."""
+        running = [self.canary.service_state(s) for s in self.canary.all_services]
+        return hostile.Baseline(
+            self.operations_recorded(),
+            frozenset(w.worker_id for w in self.registered_workers()),
+            {s.service: (s.restarts, s.started_at) for s in running if s.status == "running"})
+
+    def recorded_since(self, before: hostile.Baseline) -> list[str]:
+        """What was recorded since `before`: operation rows, workers in the registry."""
+        return hostile.recorded_problems(
+            before, self.operations_recorded(),
+            frozenset(w.worker_id for w in self.registered_workers()))
+
+    def harm_since(self, before: hostile.Baseline) -> list[str]:
+        """A service stopped or restarted since `before`, or a backend that no longer says it
+        is healthy (empty when the canary is as it was)."""
+        states = {s: self.canary.service_state(s) for s in before.services}
+        problems = hostile.restart_problems(
+            before, {s: (st.status, st.restarts, st.started_at) for s, st in states.items()})
+        health = self.health()
+        if (health.status, health.field("status")) != (200, "ok"):
+            problems.append(f"the backend's health answers {health.brief(300)}")
+        elif self.settings.profile.strict_health and not (
+                health.field("database.connected") and health.field("database.migrated")):
+            problems.append(f"the backend's health reports its database unusable: "
+                            f"{health.brief(300)}")
+        return problems
+
+    def run_generated(self) -> GeneratedRun:
+        """Requests drawn from the backend's own OpenAPI document, judged one by one
+        (canaryspec.generated), within the settings' examples and deadline."""
+        return run_generated(self.canary.url("backend"),
+                             examples=self.settings.generated_examples,
+                             deadline_s=self.deadlines.generated)
 
     def start(self, job: JobKind, request: dict[str, Any]) -> StartedJob:
         """Start a job once a worker of its kind is free (an earlier scenario's cancelled job
@@ -462,6 +508,74 @@ class CanaryHandle:
         models volume is shared, not local to the worker that trained)."""
         path = self.responses.model_file_of(model_path)
         return path, file_exists(self.canary, WORKERS["backtesting"].service, path)
+
+    def write_model_that_runs_code(self) -> str:
+        """Put a model file that runs code when a full pickle load reads it (it makes a folder
+        on the models volume) where a backtest may name it; return its path."""
+        folder = hostile.CODE_MODEL.rsplit("/", 1)[0]
+        result = self.canary.exec(WORKERS["training"].service, [
+            "sh", "-c", 'mkdir -p "$1" && rm -rf "$2" && printf "%s" "$3" > "$4"', "sh",
+            folder, hostile.CODE_MARKER, hostile.CODE_PICKLE, hostile.CODE_MODEL])
+        if result.exit_code != 0:
+            raise RuntimeError(f"could not write {hostile.CODE_MODEL} in the models volume: "
+                               f"{result.output}")
+        return hostile.CODE_MODEL
+
+    def model_file_ran_code(self) -> bool:
+        """Whether the folder the code in that model file makes is on the models volume (looked
+        at by the backtesting worker, which loaded it)."""
+        return self.canary.exec(WORKERS["backtesting"].service,
+                                ["test", "-e", hostile.CODE_MARKER]).exit_code == 0
+
+    def register_where_nothing_answers(self, worker: WorkerKind) -> tuple[str, Reply]:
+        """Register a worker of the kind at an address where nothing answers (the backend
+        container's own loopback, a closed port); return its id and the answer."""
+        worker_id = f"canary-nowhere-{uuid.uuid4().hex[:8]}"
+        reply = self.api.request("POST", f"{API}/workers/register", json_body={
+            "worker_id": worker_id, "worker_type": worker.worker_type,
+            "endpoint_url": NOWHERE})
+        return worker_id, reply
+
+    def settle_registration(self, worker_id: str) -> bool:
+        """After a scenario: a worker a broken platform registered from a hostile request is
+        no longer offered jobs (its address never answers), so that the next scenario's jobs
+        do not go to it. Nothing to wait for when it was refused, as it must be. False when it
+        is still offered at the deadline (the scenario's own verdict has said so already)."""
+        def check() -> Observation[str]:
+            entry = next((w for w in self.registered_workers() if w.worker_id == worker_id),
+                         None)
+            status = entry.status if entry else "not listed"
+            return Observation(status != "available", status, f"{worker_id}: {status}")
+
+        deadline, why = self.unavailable_deadline()
+        try:
+            self._wait(check, timeout=deadline, interval=0.5, services=["backend"],
+                       what=f"the registry no longer offering {worker_id} jobs ({why})")
+        except WaitTimeout:
+            return False
+        return True
+
+    def never_available_until_forgotten(self, worker_id: str) -> list[str]:
+        """Watch the registry until it lets `worker_id` go; fail at once should it ever list
+        it available. Return the statuses it was listed with. The bound is the backend's own:
+        the failed health checks after which it stops offering a worker jobs."""
+        seen: list[str] = []
+
+        def check() -> Observation[list[str]]:
+            entry = next((w for w in self.registered_workers() if w.worker_id == worker_id),
+                         None)
+            if entry is not None and (not seen or seen[-1] != entry.status):
+                seen.append(entry.status)
+            if entry is not None and entry.status == "available":
+                raise AssertionError(f"{worker_id}, registered at {NOWHERE} where nothing "
+                                     f"answers, is listed available (statuses seen: {seen})")
+            return Observation(entry is None, seen, f"listed as {entry.status}" if entry
+                               else "no longer listed")
+
+        deadline, why = self.unavailable_deadline()
+        self._wait(check, timeout=deadline, interval=0.25, services=["backend"],
+                   what=f"the registry letting {worker_id} go ({why})")
+        return seen
 
     def write_corrupt_model(self) -> str:
         """Put a file that is not a model in the shared models volume; return its path."""

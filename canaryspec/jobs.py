@@ -8,6 +8,7 @@ says what to send and how to read the answers.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from canaryspec.api import Reply
 from canaryspec.oracle import Costs
 from canaryspec.responses import Responses, dig
 from canaryspec.seeding import PERIODS, MarketData, Period, planted_pattern
-from canaryspec.vocabulary import JOBS, STRATEGY_INPUTS, JobKind
+from canaryspec.vocabulary import API, JOBS, STRATEGY_INPUTS, JobKind
 
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -28,32 +29,109 @@ TRAINING_PERIOD = PERIODS["the training quarter"]
 BACKTEST_PERIOD = PERIODS["the backtest month"]
 TRAINING_RANGE = (TRAINING_PERIOD.start.isoformat(), TRAINING_PERIOD.end.isoformat())
 BACKTEST_RANGE = (BACKTEST_PERIOD.start.isoformat(), BACKTEST_PERIOD.end.isoformat())
-# Where the suite puts a file that is not a model (the models volume, writable by the worker).
-CORRUPT_MODEL = "/mnt/ktrdr_data/models/corrupt/not-a-model.pt"
+# The models volume as the canary mounts it (both profiles), and where the suite puts a file
+# that is not a model there (writable by the worker).
+MODELS = "/mnt/ktrdr_data/models"
+CORRUPT_MODEL = f"{MODELS}/corrupt/not-a-model.pt"
 
 
 @dataclass(frozen=True)
 class BadRequest:
-    """A request the platform must refuse: what is sent, the 4xx expected, and where."""
+    """A request the platform must refuse: where it goes, what is sent, the 4xx expected.
 
-    job: JobKind
-    body: dict[str, Any] | str
-    status: int
+    Most ask for a job (`job`: sent to its start route, and cancelled should a broken platform
+    accept it); the others go to `path` (a registration, an operation looked up). A body is
+    JSON, or text sent as-is under `content_type` (malformed JSON, a NaN, a form)."""
+
+    job: JobKind | None
+    body: dict[str, Any] | list[Any] | str | None
+    statuses: frozenset[int]
+    method: str = "POST"
+    path: str = ""
+    content_type: str = "application/json"
+
+    @property
+    def route(self) -> str:
+        return self.path or (self.job.start_path if self.job else "")
+
+    @property
+    def status(self) -> str:
+        """The status(es) expected, in words ("422", "400 or 422")."""
+        return " or ".join(str(s) for s in sorted(self.statuses))
+
+    @property
+    def worker_id(self) -> str | None:
+        """The worker a refused registration names (it must not be registered after it)."""
+        if self.path != REGISTER or not isinstance(self.body, dict):
+            return None
+        return str(self.body.get("worker_id") or "") or None
 
 
-def _bad(job: str, body: dict[str, Any] | str, status: int) -> BadRequest:
-    return BadRequest(JOBS[job], body, status)
+REGISTER = f"{API}/workers/register"
 
 
-# Named as the feature's Examples name them (a typed step parameter: an unknown case is an
+def _bad(job: str, body: dict[str, Any] | list[Any] | str, *statuses: int,
+         content_type: str = "application/json") -> BadRequest:
+    return BadRequest(JOBS[job], body, frozenset(statuses), content_type=content_type)
+
+
+def _call(method: str, path: str, *statuses: int) -> BadRequest:
+    return BadRequest(None, None, frozenset(statuses), method=method, path=path)
+
+
+def _registration(*statuses: int, **fields: Any) -> BadRequest:
+    """A registration at the backend's own loopback: were it accepted by a broken platform,
+    the address it names is the backend's own container, never anywhere else."""
+    body = {"worker_id": "canary-hostile-worker", "worker_type": "backtesting",
+            "endpoint_url": "http://127.0.0.1:9", **fields}
+    return BadRequest(None, {k: v for k, v in body.items() if v is not None},
+                      frozenset(statuses), path=REGISTER)
+
+
+# Valid requests the hostile ones are variations of: each refusal is about the one thing
+# changed (a backtest of v3_minimal on EURUSD over the backtest month).
+_TRAINING = {"strategy_name": "v3_minimal"}
+_BACKTEST = {"strategy_name": "v3_minimal", "symbol": "EURUSD", "timeframe": "1h",
+             "start_date": "2024-07-01", "end_date": "2024-08-01"}
+MEGABYTE = "x" * 1_048_576
+
+
+def _raw_backtest(**raw_fields: str) -> str:
+    """The backtest as JSON text with fields whose values JSON itself cannot hold (NaN,
+    Infinity: Python's parser reads them, many others do too)."""
+    extra = "".join(f', "{name}": {value}' for name, value in raw_fields.items())
+    return json.dumps(_BACKTEST)[:-1] + extra + "}"
+
+
+# Named as the features' Examples name them (a typed step parameter: an unknown case is an
 # undefined step). The valid remainder of each body is a request that would be accepted, so the
 # refusal is about the one thing wrong with it.
 BAD_REQUESTS: dict[str, BadRequest] = {
+    # --- the contract's own refusals (the real platform refuses them too)
     "an unknown strategy": _bad("training", {"strategy_name": "neuro_mean_reversion"}, 400),
     "an empty list of symbols": _bad(
         "training", {"strategy_name": "v3_minimal", "symbols": []}, 422),
     "an empty list of timeframes": _bad(
         "training", {"strategy_name": "v3_minimal", "timeframes": []}, 422),
+    "a backtest without an end date": _bad(
+        "backtest", {"strategy_name": "v3_minimal", "start_date": "2024-01-01"}, 422),
+    "malformed JSON": _bad("training", '{"strategy_name": "v3_minimal",', 422),
+    # An unknown strategy (400) to a platform that only looks its file up, an invalid name
+    # (422) to one that checks names first: refused either way, and never a file read.
+    "a strategy name that climbs out of its folder": _bad(
+        "training", {"strategy_name": "../../../../etc/passwd"}, 400, 422),
+    "a strategy name that is not text": _bad("training", {"strategy_name": 42}, 422),
+    "a list of symbols that is not a list": _bad(
+        "training", {**_TRAINING, "symbols": "EURUSD"}, 422),
+    "a capital that is not a number": _bad(
+        "backtest", {**_BACKTEST, "initial_capital": "lots"}, 422),
+    "a request that is a list, not an object": _bad("training", [_TRAINING], 422),
+    "an unknown worker type": _registration(422, worker_type="miner"),
+    "a registration without an address": _registration(422, endpoint_url=None),
+    "a training asked for by reading it": _call("GET", f"{API}/trainings/start", 405),
+    "an operation replaced wholesale": _call("PUT", f"{API}/operations/op_canary_hostile",
+                                             405),
+    # --- what tradelab refuses up front (stricter than the contract)
     "an unreadable start date": _bad(
         "training", {"strategy_name": "v3_minimal", "start_date": "first of May",
                      "end_date": "2024-06-01"}, 422),
@@ -65,9 +143,60 @@ BAD_REQUESTS: dict[str, BadRequest] = {
     "an empty timeframe name": _bad(
         "backtest", {"strategy_name": "v3_minimal", "timeframe": "", "start_date": "2024-07-01",
                      "end_date": "2024-08-01"}, 422),
-    "a backtest without an end date": _bad(
-        "backtest", {"strategy_name": "v3_minimal", "start_date": "2024-01-01"}, 422),
-    "malformed JSON": _bad("training", '{"strategy_name": "v3_minimal",', 422),
+    # Names that would become paths.
+    "a symbol that climbs out of the data folder": _bad(
+        "training", {**_TRAINING, "symbols": ["../data/EURUSD"]}, 422),
+    "a backtest symbol that climbs out of the data folder": _bad(
+        "backtest", {**_BACKTEST, "symbol": "../data/EURUSD"}, 422),
+    "a timeframe that climbs out of the data folder": _bad(
+        "backtest", {**_BACKTEST, "timeframe": "1h/../../../../etc/passwd"}, 422),
+    "a model path that climbs out of the models volume": _bad(
+        "backtest", {**_BACKTEST, "model_path": "../../../../etc/passwd"}, 422),
+    "a model path elsewhere on the disk": _bad(
+        "backtest", {**_BACKTEST, "model_path": "/etc/passwd"}, 422),
+    "a model path that leaves the models volume through it": _bad(
+        "backtest", {**_BACKTEST, "model_path": f"{MODELS}/../../../etc/passwd"}, 422),
+    # Sizes no valid request has.
+    "a strategy name of a megabyte": _bad("training", {"strategy_name": MEGABYTE}, 422),
+    "a backtest strategy name of a megabyte": _bad(
+        "backtest", {**_BACKTEST, "strategy_name": MEGABYTE}, 422),
+    "a symbol of a megabyte": _bad("training", {**_TRAINING, "symbols": [MEGABYTE]}, 422),
+    "a backtest symbol of a megabyte": _bad("backtest", {**_BACKTEST, "symbol": MEGABYTE},
+                                            422),
+    "ten thousand unknown symbols": _bad(
+        "training", {**_TRAINING, "symbols": [f"NOPE{i}" for i in range(10_000)]}, 422),
+    # Characters no name has.
+    "a line break in a symbol": _bad("backtest", {**_BACKTEST, "symbol": "EUR\nUSD"}, 422),
+    "a NUL byte in a strategy name": _bad("training", {"strategy_name": "v3_minimal\u0000"},
+                                          422),
+    # Numbers and dates no job can use.
+    "a capital that is not a number at all": _bad(
+        "backtest", _raw_backtest(initial_capital="NaN"), 422),
+    "an infinite capital": _bad("backtest", _raw_backtest(initial_capital="Infinity"), 422),
+    "a negative infinite slippage": _bad("backtest", _raw_backtest(slippage="-Infinity"), 422),
+    "a capital beyond a trillion": _bad("backtest", {**_BACKTEST, "initial_capital": 1e13},
+                                        422),
+    "a training dated in the year 1": _bad(
+        "training", {**_TRAINING, "start_date": "0001-01-01", "end_date": "0001-06-01"}, 422),
+    "a training dated in the year 9999": _bad(
+        "training", {**_TRAINING, "start_date": "9999-01-01", "end_date": "9999-06-01"}, 422),
+    # Bodies that are not JSON.
+    "a backtest sent as a form": _bad(
+        "backtest", "strategy_name=v3_minimal&symbol=EURUSD", 415,
+        content_type="application/x-www-form-urlencoded"),
+    "a backtest sent as plain text": _bad("backtest", json.dumps(_BACKTEST), 415,
+                                          content_type="text/plain"),
+    # Registrations at no address the backend can use.
+    "a worker address without a host": _registration(422, endpoint_url="http://"),
+    "a worker address without a port": _registration(422, endpoint_url="http://127.0.0.1"),
+    "a worker address that is not http": _registration(422,
+                                                       endpoint_url="file:///etc/passwd"),
+    "a worker name with a line break": _registration(422, worker_id="canary\nworker"),
+    # Operation ids that would reach a query.
+    "an operation id with a NUL byte": _call("GET", f"{API}/operations/op%00canary", 422),
+    "an operation id with a quote and a semicolon": _call(
+        "GET", f"{API}/operations/op'%3B--canary", 422),
+    "an offset past any page": _call("GET", f"{API}/operations?offset={10**20}", 422),
 }
 
 

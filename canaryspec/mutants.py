@@ -40,7 +40,7 @@ MUTATED = ("tradelab/backend/**/*.py", "tradelab/workers/*.py", "tradelab/ml/*.p
 NOT_MUTATED_FILES = ("__init__.py", "__main__.py")
 EQUIVALENT_FILE = PROJECT_ROOT / "variants" / "mutants-equivalent.toml"
 
-ALL_CANARY = "@workers or @dispatch or @training or @backtest"
+ALL_CANARY = "@workers or @dispatch or @training or @backtest or @security"
 # The features that can notice a change to a file: the first pattern that matches decides.
 AREA_TAGS: tuple[tuple[str, str], ...] = (
     # The backend's start-up and its health also decide what the migrations feature sees.
@@ -53,7 +53,7 @@ AREA_TAGS: tuple[tuple[str, str], ...] = (
     ("tradelab/ml/training.py", "@training or @dispatch"),
     ("tradelab/workers/backtesting.py", "@backtest"),
     ("tradelab/ml/backtest.py", "@backtest"),
-    ("tradelab/ml/*", "@training or @backtest"),
+    ("tradelab/ml/*", "@training or @backtest or @security"),
     ("tradelab/workers/*", ALL_CANARY),  # registration, the job loop, SIGTERM: every job
 )
 # The image a file is built into (the split's images; the monolith is re-tagged, unchanged:

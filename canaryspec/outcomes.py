@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from canaryspec.errors import CanaryspecError, CanaryUnavailable
+from canaryspec.errors import CanaryspecError, CanaryUnavailable, WrongRefusal
 
 
 class Outcome(StrEnum):
@@ -138,7 +138,7 @@ def category_for(outcome: Outcome, reason: str, kind: str = "") -> Category | No
         return INFRASTRUCTURE
     if _canary_down(kind):
         return CANARY_DOWN
-    if TEST_DATA_CAUSE.search(reason):
+    if TEST_DATA_CAUSE.search(reason) and kind not in _class_names(WrongRefusal):
         return TEST_DATA
     if kind == PRECONDITION_FAILED:
         return BLOCKED_BY_DEFECT

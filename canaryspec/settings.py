@@ -159,6 +159,9 @@ class Deadlines:
     # Past the platform's own health checks of a worker (Profile.timers), how long the
     # registry may take to show what they found (a worker cut off, or back).
     health_checked: float = 5
+    # How long the generated hostile requests may take, all of them (canaryspec.generated):
+    # the run stops drawing then and is judged on what it sent.
+    generated: float = 60
     slow_host_factor: float = 1.0
 
     def for_this_host(self) -> Deadlines:
@@ -219,6 +222,8 @@ class Settings:
     # The least the CPU worker must save on the monolith's size for the split to have paid.
     min_size_reduction_percent: float = 15
     reports_dir: Path = PROJECT_ROOT / "reports"
+    # How many requests the generated hostile-input run draws from the OpenAPI document.
+    generated_examples: int = 600
 
     def image(self, role: str) -> str | None:
         """The tag of the image playing `role` (backend, worker-cpu, worker-gpu, db), or None
@@ -273,6 +278,7 @@ _KEYS = {
     "deployment": ("deployment", _deployment),
     "min_size_reduction_percent": ("min_size_reduction_percent", _number),
     "reports_dir": ("reports_dir", lambda _k, v: (PROJECT_ROOT / v).resolve()),
+    "generated_examples": ("generated_examples", lambda k, v: int(_number(k, v))),
 }
 # behave's own userdata keys, and ones other tools put there, that are not ours to validate.
 _FOREIGN_KEYS = {"AllureFormatter.issue_pattern", "AllureFormatter.link_pattern"}

@@ -49,28 +49,6 @@ Feature: Dispatch from the backend to the workers
     And the "training" worker runs the accepted one
     And exactly one new operation is recorded
 
-  @critical
-  Scenario Outline: A request with <problem> is refused and nothing is recorded
-    When a job is requested with <problem>
-    Then it is refused, saying "<it says>"
-    And no operation is recorded
-
-    Examples: Bad input the contract defines
-      | problem                           | it says              |
-      | an unknown strategy               | neuro_mean_reversion |
-      | an empty list of symbols          | symbols              |
-      | an empty list of timeframes       | timeframes           |
-      | a backtest without an end date    | end_date             |
-      | malformed JSON                    | JSON                 |
-
-    @use.with_profile=tradelab
-    Examples: Bad input the reference platform also refuses up front
-      | problem                           | it says              |
-      | an unreadable start date          | start_date           |
-      | an end date before its start date | must be before       |
-      | a symbol that has no market data  | No market data       |
-      | an empty timeframe name           | timeframe            |
-
   Scenario: An unknown operation is not found
     When an unknown operation is looked up
     Then the platform says the operation was not found

@@ -18,7 +18,7 @@ from hamcrest import (
 )
 
 from canaryspec import jobs
-from canaryspec.jobs import BadRequest, StartedJob
+from canaryspec.jobs import StartedJob
 from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
 from canaryspec.vocabulary import JOBS, JobKind, WorkerKind
 
@@ -199,13 +199,6 @@ def step_another_training(context: Context, strategy: str) -> None:
     _sent(context, context.canary.send(TRAINING, jobs.training_request(strategy)))
 
 
-@when("a job is requested with {case:BadInput}")
-def step_bad_request(context: Context, case: BadRequest) -> None:
-    context.bad_request = case
-    context.operations_before = context.canary.operations_recorded()
-    _sent(context, context.canary.send_bad_request(case))
-
-
 @when('a second training is handed straight to the busy "{worker:WorkerKind}" worker')
 def step_straight_to_busy_worker(context: Context, worker: WorkerKind) -> None:
     assert_that(context.job.job.worker, equal_to(worker), "the running job is of another kind")
@@ -336,14 +329,6 @@ def step_no_operation(context: Context) -> None:
     after = context.canary.operations_recorded()
     assert_that(after, equal_to(context.operations_before),
                 f"the operations table went from {context.operations_before} to {after} rows")
-
-
-@then('it is refused, saying "{fragment}"')
-def step_refused_saying(context: Context, fragment: str) -> None:
-    reply, expected = context.reply, context.bad_request.status
-    assert_that(reply.status, equal_to(expected), f"expected {expected}: {reply.brief()}")
-    assert_that(reply.mentions(fragment), equal_to(True),
-                f"the refusal does not say {fragment!r}: {reply.brief()}")
 
 
 @then('it is refused because no "{worker:WorkerKind}" worker is available')

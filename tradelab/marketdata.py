@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tradelab import names
+
 SYMBOLS = {"EURUSD": 1.10, "AAPL": 180.0}
 TIMEFRAMES = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 START = datetime(2023, 1, 2, tzinfo=UTC)
@@ -34,7 +36,9 @@ class Bar:
 
 
 def data_file(data_dir: Path, symbol: str, timeframe: str) -> Path:
-    return data_dir / f"{symbol}_{timeframe}.csv"
+    """The file of a series; a symbol or timeframe that is no plain name (a path, a NUL byte, a
+    megabyte) is refused here too, whoever forgot to check it first."""
+    return data_dir / f"{names.check('symbol', symbol)}_{names.check('timeframe', timeframe)}.csv"
 
 
 def generate(symbol: str, timeframe: str, start: datetime = START,

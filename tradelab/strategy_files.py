@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from tradelab import names
+
 
 class StrategyNotFound(LookupError):
     """No `<name>.yaml` in the strategies directory."""
@@ -14,6 +16,8 @@ class StrategyNotFound(LookupError):
     def __init__(self, name: str, strategies_dir: Path):
         self.name = name
         self.valid = strategy_names(strategies_dir)
+        # Only the start of a long name: the message is an answer, not an echo.
+        name = name if len(name) <= 64 else name[:63] + "…"
         super().__init__(f"Strategy file not found: {name}.yaml (searched: {strategies_dir}). "
                          f"Valid strategies: {', '.join(self.valid) or 'none'}")
 
@@ -24,9 +28,14 @@ def strategy_names(strategies_dir: Path) -> list[str]:
 
 
 def strategy_path(strategies_dir: Path, name: str) -> Path:
+    # A name is a file stem, never a path: "../x", a NUL byte or a megabyte never reaches the
+    # file system (where it would be a 500, not an unknown strategy).
+    try:
+        names.check("strategy", name)
+    except names.BadName:
+        raise StrategyNotFound(name, strategies_dir) from None
     path = strategies_dir / f"{name}.yaml"
-    # A name is a file stem, never a path: "../x" must not escape the directory.
-    if "/" in name or "\\" in name or not path.is_file():
+    if not path.is_file():
         raise StrategyNotFound(name, strategies_dir)
     return path
 

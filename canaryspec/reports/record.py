@@ -38,7 +38,7 @@ RUN_RECORD = "run.json"
 # The area each feature tag stands for, in report order (Allure's epic, the summary's rows).
 AREAS = {"images": "Images", "migrations": "Database migrations", "workers": "Workers",
          "dispatch": "Dispatch", "training": "Training", "backtest": "Backtesting",
-         "gpu": "GPU host"}
+         "security": "Hostile input", "gpu": "GPU host"}
 
 
 @dataclass

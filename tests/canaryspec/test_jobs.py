@@ -19,16 +19,21 @@ def test_metric_bounds_name_each_problem():
                         "sharpe_ratio is missing or not a number (None)"]
 
 
-def test_bad_requests_go_to_their_job_route_as_written():
+def test_bad_requests_go_to_their_route_as_written():
     sent = []
     client = PlatformClient.__new__(PlatformClient)
-    client.request = lambda method, path, json_body=None: sent.append((path, json_body))
-    client.send_raw = lambda method, path, content: sent.append((path, content))
+    client.request = lambda method, path, **kwargs: sent.append((method, path, kwargs))
     for case in BAD_REQUESTS.values():
-        client.start(case.job, case.body)
-    assert ("/api/v1/backtests/start",
-            BAD_REQUESTS["a backtest without an end date"].body) in sent
-    assert ("/api/v1/trainings/start", BAD_REQUESTS["malformed JSON"].body) in sent
+        client.send(case.method, case.route, case.body, case.content_type)
+    assert ("POST", "/api/v1/backtests/start",
+            {"json_body": BAD_REQUESTS["a backtest without an end date"].body}) in sent
+    assert ("POST", "/api/v1/trainings/start",
+            {"raw_body": BAD_REQUESTS["malformed JSON"].body,
+             "content_type": "application/json"}) in sent
+    assert ("POST", "/api/v1/backtests/start",
+            {"raw_body": "strategy_name=v3_minimal&symbol=EURUSD",
+             "content_type": "application/x-www-form-urlencoded"}) in sent
+    assert ("GET", "/api/v1/trainings/start", {}) in sent
     assert len(sent) == len(BAD_REQUESTS)
 
 

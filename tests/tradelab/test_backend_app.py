@@ -23,7 +23,8 @@ def test_register_worker_then_read_it_back():
             "endpoint_url": "http://training-worker:5004"}
     created = client.post("/api/v1/workers/register", json=body)
     assert created.status_code == 200
-    assert created.json()["status"] == "available"
+    # Offered jobs only once its first health check answers (nothing answers here).
+    assert created.json()["status"] == "temporarily_unavailable"
     listed = client.get("/api/v1/workers", params={"worker_type": "training"}).json()
     assert [w["worker_id"] for w in listed] == ["training-worker-abcd1234"]
     assert client.get("/api/v1/workers/training-worker-abcd1234").status_code == 200
@@ -32,7 +33,10 @@ def test_register_worker_then_read_it_back():
 def test_unknown_worker_is_404_naming_it():
     response = _client().get("/api/v1/workers/nobody")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Worker not found: nobody"}
+    assert response.json() == {
+        "success": False, "detail": "Worker not found: nobody",
+        "error": {"code": "NOT_FOUND", "message": "Worker not found: nobody", "field": None,
+                  "details": []}}
 
 
 def test_invalid_worker_type_is_422_in_contract_shape():

@@ -42,8 +42,9 @@ def _count(app):
 
 
 def _register(app, worker_type="training"):
+    # A worker whose health check has answered (only such a worker is offered jobs).
     app.state.registry.register(Worker(f"{worker_type}-worker-1", WorkerType(worker_type),
-                                       f"http://{worker_type}:5000"))
+                                       f"http://{worker_type}:5000", answered=True))
 
 
 def test_unknown_strategy_is_400_naming_valid_ones_and_persists_nothing(app):

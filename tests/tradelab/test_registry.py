@@ -1,8 +1,44 @@
 from tradelab.backend.registry import Worker, WorkerRegistry, WorkerStatus, WorkerType
 
 
-def _worker(worker_id="training-worker-1", url="http://training-worker:5004"):
-    return Worker(worker_id=worker_id, worker_type=WorkerType.TRAINING, endpoint_url=url)
+def _worker(worker_id="training-worker-1", url="http://training-worker:5004", answered=True):
+    return Worker(worker_id=worker_id, worker_type=WorkerType.TRAINING, endpoint_url=url,
+                  answered=answered)
+
+
+def test_a_new_registration_is_not_available_until_its_health_check_answers():
+    registry = WorkerRegistry()
+    registry.register(_worker(answered=False))
+    assert registry.get("training-worker-1").status == WorkerStatus.TEMPORARILY_UNAVAILABLE
+    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"})
+    assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
+
+
+def test_a_registration_that_never_answers_is_forgotten_after_the_failures_allowed():
+    registry = WorkerRegistry(failures_before_unavailable=3)
+    registry.register(_worker(answered=False))
+    for _ in range(2):
+        registry.record_health("training-worker-1", None)
+    assert registry.get("training-worker-1").status == WorkerStatus.TEMPORARILY_UNAVAILABLE
+    registry.record_health("training-worker-1", None)
+    assert registry.get("training-worker-1") is None
+
+
+def test_re_registering_a_worker_that_answered_keeps_it_available():
+    registry = WorkerRegistry()
+    registry.register(_worker(answered=False))
+    registry.record_health("training-worker-1", {"healthy": True, "worker_status": "idle"})
+    registry.register(_worker(answered=False))
+    assert registry.get("training-worker-1").status == WorkerStatus.AVAILABLE
+
+
+def test_a_busy_registration_that_never_answered_is_not_offered_jobs_once_free():
+    registry = WorkerRegistry()
+    registry.register(Worker("training-worker-1", WorkerType.TRAINING, "http://t:5004",
+                             current_operation_id="op_1"))
+    assert registry.get("training-worker-1").status == WorkerStatus.BUSY
+    registry.release("training-worker-1", "op_1")
+    assert registry.get("training-worker-1").status == WorkerStatus.TEMPORARILY_UNAVAILABLE
 
 
 def test_register_same_id_updates_in_place():

@@ -7,14 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from tradelab import __version__
+from tradelab import __version__, errors
 from tradelab.backend.registry import WorkerRegistry, poll_workers_forever
 from tradelab.backend.routes import health, jobs, operations, strategies, workers
 from tradelab.backend.sweeper import fail_unclaimed_forever
-from tradelab.db.session import engine_for
+from tradelab.db.session import DATABASE_UNAVAILABLE, engine_for
 from tradelab.settings import BackendSettings, backend_settings
 
 
@@ -42,7 +41,9 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(title="tradelab", version=__version__, lifespan=lifespan)
+    # The OpenAPI document where the real platform publishes its own (the contract's prefix).
+    app = FastAPI(title="tradelab", version=__version__, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine_for(settings.database_url)
     app.state.registry = WorkerRegistry(
@@ -51,14 +52,16 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     # Choosing a worker and marking it busy is one step: two requests never get the same one.
     app.state.dispatch_lock = asyncio.Lock()
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": ".".join(str(p) for p in err["loc"][1:]), "message": err["msg"]}
-                   for err in exc.errors()]
-        return JSONResponse(status_code=422, content={
-            "success": False,
-            "error": {"code": "VALIDATION_ERROR", "message": "Request validation failed",
-                      "details": details}})
+    # Every error in one documented JSON shape, unexpected ones included (tradelab.errors); a
+    # database outage met by any route is a 503 that says so, never a 500.
+    errors.install(app)
+
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return errors.respond(503, f"Database unavailable or not migrated: {reason}")
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, database_unavailable)
 
     for module in (health, workers, jobs, operations, strategies):
         app.include_router(module.router, prefix="/api/v1")

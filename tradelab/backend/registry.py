@@ -47,6 +47,9 @@ class Worker:
     health_check_failures: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     last_dispatched_at: float = 0.0
+    # Whether its /health has ever answered: a registration is only a claim until then (an
+    # address nobody serves, or one the backend cannot reach, is never offered a job).
+    answered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,9 @@ class WorkerRegistry:
         self._removal_after_s = removal_after_s
 
     def register(self, worker: Worker) -> Worker:
+        """Take a worker's registration. A worker the registry has not heard answer its health
+        check yet is listed, but not available: busy if it names the operation it runs (it
+        claims that operation), else temporarily unavailable until its first check answers."""
         with self._lock:
             # A restarted worker comes back under a new id at the same URL: it replaces the old one.
             for stale_id in [w.worker_id for w in self._workers.values()
@@ -91,8 +97,14 @@ class WorkerRegistry:
             existing = self._workers.get(worker.worker_id)
             if existing is not None:
                 worker.last_health_check = existing.last_health_check
-            worker.status = WorkerStatus.BUSY if worker.current_operation_id else \
-                WorkerStatus.AVAILABLE
+                worker.answered = existing.answered and \
+                    existing.endpoint_url == worker.endpoint_url
+            if worker.current_operation_id:
+                worker.status = WorkerStatus.BUSY
+            elif worker.answered:
+                worker.status = WorkerStatus.AVAILABLE
+            else:
+                worker.status = WorkerStatus.TEMPORARILY_UNAVAILABLE
             self._workers[worker.worker_id] = worker
             return worker
 
@@ -123,7 +135,9 @@ class WorkerRegistry:
             if worker is not None and worker.current_operation_id == operation_id:
                 worker.current_operation_id = None
                 if worker.status == WorkerStatus.BUSY:
-                    worker.status = WorkerStatus.AVAILABLE
+                    # Free, but offered jobs only once the registry has heard it answer.
+                    worker.status = WorkerStatus.AVAILABLE if worker.answered else \
+                        WorkerStatus.TEMPORARILY_UNAVAILABLE
 
     def record_health(self, worker_id: str, body: dict[str, Any] | None,
                       polled_at: float | None = None) -> None:
@@ -141,6 +155,7 @@ class WorkerRegistry:
             if body is not None and body.get("healthy", False):
                 worker.health_check_failures = 0
                 worker.last_healthy_at = now
+                worker.answered = True
                 if polled_at is not None and polled_at < worker.last_dispatched_at:
                     return
                 idle = body.get("worker_status") != "busy"
@@ -156,10 +171,36 @@ class WorkerRegistry:
             worker.health_check_failures += 1
             if worker.health_check_failures >= self._failures_before_unavailable:
                 worker.status = WorkerStatus.TEMPORARILY_UNAVAILABLE
+                if not worker.answered:
+                    # It never answered once: no worker lives at that address (a typo, an
+                    # address the backend cannot reach, a registration nobody serves).
+                    log.warning("forgetting %s at %s: it never answered a health check",
+                                worker_id, worker.endpoint_url)
+                    del self._workers[worker_id]
+                    return
             unhealthy_for = (now - (worker.last_healthy_at or now)).total_seconds()
             if unhealthy_for >= self._removal_after_s:
                 log.warning("removing worker %s: unhealthy for %.0f s", worker_id, unhealthy_for)
                 del self._workers[worker_id]
+
+
+async def check_health(registry: WorkerRegistry, worker: Worker, *, timeout_s: float,
+                       client: httpx.AsyncClient | None = None) -> None:
+    """Ask one worker's /health once and record the answer (or its absence)."""
+    polled_at = time.monotonic()
+    body: dict[str, Any] | None
+    try:
+        if client is None:
+            async with httpx.AsyncClient(timeout=timeout_s) as own:
+                response = await own.get(f"{worker.endpoint_url}/health")
+        else:
+            response = await client.get(f"{worker.endpoint_url}/health")
+        body = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        body = None
+    if body is not None and not isinstance(body, dict):
+        body = None
+    registry.record_health(worker.worker_id, body, polled_at)
 
 
 async def poll_workers_forever(registry: WorkerRegistry, *, interval_s: float,
@@ -169,13 +210,6 @@ async def poll_workers_forever(registry: WorkerRegistry, *, interval_s: float,
         while True:
             started = time.monotonic()
             for worker in registry.list():
-                body: dict[str, Any] | None
-                polled_at = time.monotonic()
-                try:
-                    response = await client.get(f"{worker.endpoint_url}/health")
-                    body = response.json() if response.status_code == 200 else None
-                except (httpx.HTTPError, ValueError):
-                    body = None
-                registry.record_health(worker.worker_id, body, polled_at)
+                await check_health(registry, worker, timeout_s=timeout_s, client=client)
             # The poll cadence is the contract's, not a fixed delay standing in for a condition.
             await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))  # poll

@@ -6,9 +6,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError, SQLAlchemyError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+# What an outage or an unmigrated schema raises (no connection, no table): a 503 that says so.
+# Any other database error is no outage (bad data that passed validation) and must not be
+# reported as one.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, ProgrammingError)
 
 
 @lru_cache

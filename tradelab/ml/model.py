@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,13 @@ def build_model(strategy: dict[str, Any]) -> nn.Module:
 
 
 def save_model(model: nn.Module, strategy: dict[str, Any], path: Path) -> None:
+    """The weights and the strategy they were trained for, in a file the safe loader reads:
+    tensors, and the strategy as JSON text (torch 1.13's safe loader refuses pickled floats,
+    which the strategy's settings are)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"state_dict": model.state_dict(), "strategy": strategy}, tmp)
+    torch.save({"state_dict": model.state_dict(),
+                "strategy_json": json.dumps(strategy, default=str)}, tmp)
     tmp.replace(path)
 
 
@@ -35,11 +40,14 @@ def load_model(path: Path) -> tuple[nn.Module, dict[str, Any], str]:
     that names it."""
     data = path.read_bytes()
     try:
-        saved = torch.load(io.BytesIO(data), map_location="cpu")
-        model = build_model(saved["strategy"])
+        # Tensors and plain containers only: a model file is data, never code to run (a
+        # full pickle load executes whatever the file says; torch's safe loader refuses it).
+        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        strategy = json.loads(saved["strategy_json"])
+        model = build_model(strategy)
         model.load_state_dict(saved["state_dict"])
     except Exception as exc:
         raise ValueError(f"Model {path} could not be loaded: {type(exc).__name__}: {exc}") \
             from exc
     model.eval()
-    return model, saved["strategy"], hashlib.sha256(data).hexdigest()
+    return model, strategy, hashlib.sha256(data).hexdigest()

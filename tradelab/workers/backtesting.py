@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from tradelab import names
 from tradelab.marketdata import data_file, read_series
 from tradelab.ml.backtest import backtest
 from tradelab.ml.training import Cancelled
@@ -19,23 +20,39 @@ from tradelab.workers.jobs import Progress, create_job_worker_app
 
 
 class BacktestJob(BaseModel):
-    task_id: str = Field(min_length=1)
-    symbol: str
-    timeframe: str
-    strategy_name: str
+    """A backtest as the backend hands it over. The worker checks the names again: its port is
+    reachable without the backend's checks in front of it."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    task_id: str = Field(min_length=1, max_length=names.MAX_IDENTIFIER, pattern=names.IDENTIFIER)
+    symbol: str = Field(max_length=names.MAX_SYMBOL, pattern=names.SYMBOL)
+    timeframe: str = Field(max_length=names.MAX_TIMEFRAME, pattern=names.TIMEFRAME)
+    strategy_name: str = Field(max_length=names.MAX_STRATEGY, pattern=names.STRATEGY)
     start_date: datetime
     end_date: datetime
-    initial_capital: float = 100_000.0
-    commission: float = 0.001
-    slippage: float = 0.0005
-    model_path: str
+    initial_capital: float = Field(default=100_000.0, gt=0)
+    commission: float = Field(default=0.001, ge=0, lt=1)
+    slippage: float = Field(default=0.0005, ge=0, lt=1)
+    model_path: str = Field(max_length=names.MAX_MODEL_PATH, pattern=names.MODEL_PATH)
+
+
+def within_models(settings: WorkerSettings, asked: str) -> Path:
+    """The model file asked for, if it lies inside the models volume once links are followed
+    (a link inside the volume that points out of it is out of it); else PermissionError. The
+    backend checks the path first; this worker's port is reachable without it."""
+    try:
+        return names.inside(settings.models_dir, asked, follow_links=True)
+    except ValueError:
+        raise PermissionError(f"Model path {asked} is outside the models volume "
+                              f"{settings.models_dir}: not loaded") from None
 
 
 def backtest_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
     def run(payload: dict[str, Any], on_progress: Callable[[Progress], None],
             cancel: threading.Event) -> dict[str, Any]:
         job = BacktestJob(**payload)
-        model_path = Path(job.model_path)
+        model_path = within_models(settings, job.model_path)
         if not model_path.is_file():
             raise FileNotFoundError(f"Model not found: {model_path} (train {job.strategy_name} "
                                     "first, or name an existing model_path)")

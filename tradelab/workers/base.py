@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 
+from tradelab import errors
 from tradelab.settings import WorkerSettings
 
 log = logging.getLogger("tradelab.worker")
@@ -123,6 +124,8 @@ def create_worker_app(state: WorkerState, settings: WorkerSettings,
 
     app = FastAPI(title=SERVICE_NAMES[state.worker_type], lifespan=lifespan)
     app.state.worker = state
+    # The backend's error shape here too: a job handed over directly is refused in JSON.
+    errors.install(app)
 
     @app.get("/health")
     async def read_health(request: Request) -> dict[str, Any]:

@@ -6,12 +6,13 @@ import shutil
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from tradelab import names as rules
 from tradelab.marketdata import data_file, read_series
 from tradelab.ml.training import train
 from tradelab.settings import WorkerSettings
@@ -19,11 +20,18 @@ from tradelab.workers.jobs import Progress, create_job_worker_app
 
 
 class TrainingJob(BaseModel):
-    task_id: str = Field(min_length=1)
-    strategy_name: str = Field(default="", description="stem of the strategy file")
-    strategy_yaml: str
-    symbols: list[str] = Field(min_length=1)
-    timeframes: list[str] = Field(min_length=1)
+    """A training as the backend hands it over; the names are checked again here (the task id
+    and the strategy name become a file name on the models volume)."""
+
+    task_id: str = Field(min_length=1, max_length=rules.MAX_IDENTIFIER, pattern=rules.IDENTIFIER)
+    strategy_name: str = Field(default="", description="stem of the strategy file",
+                               max_length=rules.MAX_STRATEGY)
+    strategy_yaml: str = Field(max_length=1_000_000)
+    symbols: list[Annotated[str, Field(max_length=rules.MAX_SYMBOL, pattern=rules.SYMBOL)]] = \
+        Field(min_length=1, max_length=rules.MAX_SYMBOLS)
+    timeframes: list[Annotated[str, Field(max_length=rules.MAX_TIMEFRAME,
+                                          pattern=rules.TIMEFRAME)]] = \
+        Field(min_length=1, max_length=rules.MAX_TIMEFRAMES)
     start_date: datetime
     end_date: datetime
 
@@ -33,7 +41,9 @@ def training_job(settings: WorkerSettings) -> Callable[..., dict[str, Any]]:
             cancel: threading.Event) -> dict[str, Any]:
         job = TrainingJob(**payload)
         strategy = yaml.safe_load(job.strategy_yaml)
-        name = job.strategy_name or strategy["name"]
+        # The folder its model goes to: a plain name, whether it came from the request or the
+        # strategy's own file.
+        name = rules.check("strategy", job.strategy_name or strategy["name"])
         on_progress(Progress(0.0, "loading market data"))
         series, names = [], []
         for symbol in job.symbols:

@@ -14,15 +14,26 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from tradelab import names
 from tradelab.backend import operations
 from tradelab.backend.deps import DispatchLockDep, EngineDep, RegistryDep, SettingsDep
 from tradelab.backend.dispatch import DispatchFailed, NoWorkerAvailable, choose_worker, send_job
 from tradelab.backend.registry import Worker, WorkerRegistry, WorkerType
+from tradelab.db.session import DATABASE_UNAVAILABLE
+from tradelab.errors import Refused, documented, require_json
 from tradelab.marketdata import data_file
 from tradelab.settings import BackendSettings
 from tradelab.strategy_files import (
@@ -39,49 +50,72 @@ router = APIRouter(tags=["jobs"])
 DEFAULT_TRAINING_RANGE = ("2024-01-01", "2024-07-01")
 
 
+# The longest date or date-time a request may carry (the document says so too).
+MAX_WHEN = 40
+
+
 def _parse_when(value: Any) -> Any:
     """ISO dates or datetimes; a naive value is UTC. Anything else is the validator's error."""
     if value is None or isinstance(value, datetime):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_WHEN:
         raise ValueError("must be an ISO-8601 date such as 2024-01-31")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an ISO-8601 date such as 2024-01-31") from None
+        # Only the start of what was sent: an answer never repeats a megabyte back.
+        raise ValueError(f"{value[:40]!r} is not an ISO-8601 date such as 2024-01-31") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-When = Annotated[datetime, BeforeValidator(_parse_when)]
+When = Annotated[datetime, BeforeValidator(_parse_when), AfterValidator(names.in_range),
+                 WithJsonSchema({"type": "string", "maxLength": MAX_WHEN,
+                                 "description": "ISO-8601 date or date-time, "
+                                                f"{names.EARLIEST.date()} to "
+                                                f"{names.LATEST.date()} (exclusive)"})]
+# Every name that becomes a path or a query: its pattern and its length first (tradelab.names).
+StrategyName = Annotated[str, Field(min_length=1, max_length=names.MAX_STRATEGY,
+                                    pattern=names.STRATEGY)]
+Symbol = Annotated[str, Field(min_length=1, max_length=names.MAX_SYMBOL, pattern=names.SYMBOL)]
+Timeframe = Annotated[str, Field(min_length=1, max_length=names.MAX_TIMEFRAME,
+                                 pattern=names.TIMEFRAME)]
 
 
-class _DateRange(BaseModel):
-    @model_validator(mode="after")
-    def _ordered(self) -> _DateRange:
-        start, end = getattr(self, "start_date", None), getattr(self, "end_date", None)
+class _JobRequest(BaseModel):
+    # NaN and the infinities are no amounts: refused here, not met later by the database.
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @field_validator("end_date", check_fields=False)
+    @classmethod
+    def _after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start_date")
         if start is not None and end is not None and start >= end:
-            raise ValueError(f"start_date {start.date()} must be before end_date {end.date()}")
-        return self
+            raise ValueError(f"must be after start_date {start.date()} (end_date {end.date()})")
+        return end
 
 
-class TrainingRequest(_DateRange):
-    strategy_name: str = Field(min_length=1)
-    symbols: list[str] | None = Field(default=None, min_length=1)
-    timeframes: list[str] | None = Field(default=None, min_length=1)
+class TrainingRequest(_JobRequest):
+    strategy_name: StrategyName
+    symbols: list[Symbol] | None = Field(default=None, min_length=1,
+                                         max_length=names.MAX_SYMBOLS)
+    timeframes: list[Timeframe] | None = Field(default=None, min_length=1,
+                                               max_length=names.MAX_TIMEFRAMES)
     start_date: When | None = None
     end_date: When | None = None
 
 
-class BacktestRequest(_DateRange):
-    strategy_name: str = Field(min_length=1)
+class BacktestRequest(_JobRequest):
+    strategy_name: StrategyName
     start_date: When
     end_date: When
-    symbol: str | None = Field(default=None, min_length=1)
-    timeframe: str | None = Field(default=None, min_length=1)
-    initial_capital: float = Field(default=100_000.0, gt=0)
+    symbol: Symbol | None = None
+    timeframe: Timeframe | None = None
+    initial_capital: float = Field(default=100_000.0, gt=0, le=1e12)
     commission: float = Field(default=0.001, ge=0, lt=1)
     slippage: float = Field(default=0.0005, ge=0, lt=1)
-    model_path: str | None = None
+    # Where it may point is the route's check: inside the models volume.
+    model_path: str | None = Field(default=None, min_length=1, max_length=names.MAX_MODEL_PATH,
+                                   pattern=names.MODEL_PATH)
 
 
 def _strategy(settings: BackendSettings, name: str) -> tuple[Path, dict[str, Any]]:
@@ -89,17 +123,29 @@ def _strategy(settings: BackendSettings, name: str) -> tuple[Path, dict[str, Any
         return strategy_path(settings.strategies_dir, name), load_strategy(
             settings.strategies_dir, name)
     except StrategyNotFound as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from None
+        raise Refused(400, str(exc), field="strategy_name") from None
 
 
-def _require_data(settings: BackendSettings, symbols: list[str], timeframes: list[str]) -> None:
+def _require_data(settings: BackendSettings, symbols: list[str], timeframes: list[str],
+                  field: str) -> None:
     missing = [f"{s} {tf}" for s in symbols for tf in timeframes
                if not data_file(settings.data_dir, s, tf).is_file()]
     if missing:
         available = sorted(p.stem.replace("_", " ") for p in settings.data_dir.glob("*.csv"))
-        raise HTTPException(status_code=400, detail=(
-            f"No market data for {', '.join(missing)}. Available: "
-            f"{', '.join(available) or 'none (is the data volume seeded?)'}"))
+        raise Refused(400, f"No market data for {', '.join(missing)}. Available: "
+                           f"{', '.join(available) or 'none (is the data volume seeded?)'}",
+                      field=field)
+
+
+def _model_path(settings: BackendSettings, asked: str) -> str:
+    """The model path asked for, normalised, if it lies inside the models volume (a relative
+    path is taken from there); a path that leaves it is refused before any worker sees it."""
+    try:
+        return str(names.inside(settings.models_dir, asked))
+    except ValueError:
+        shown = asked if len(asked) <= 60 else asked[:59] + "…"
+        raise Refused(422, f"model_path {shown!r} must lie inside the models volume "
+                           f"{settings.models_dir}", field="model_path") from None
 
 
 @dataclass
@@ -123,11 +169,16 @@ class Dispatcher:
         try:
             await run_in_threadpool(operations.create_operation, self.engine, operation_id,
                                     worker_type.value, worker.worker_id, metadata)
-        except SQLAlchemyError as exc:
+        except DATABASE_UNAVAILABLE as exc:
             self.registry.release(worker.worker_id, operation_id)
             raise HTTPException(status_code=503, detail=(
                 "Database unavailable or not migrated (run `alembic upgrade head`): "
                 f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")) from None
+        except BaseException:
+            # Anything else is no database outage: the worker is freed and the error is
+            # answered as what it is (a 500 in the error shape), not as "database unavailable".
+            self.registry.release(worker.worker_id, operation_id)
+            raise
         try:
             async with httpx.AsyncClient(timeout=10.0) as client:
                 await send_job(client, worker, path, {"task_id": operation_id, **payload})
@@ -152,19 +203,21 @@ DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 # async: starting a job waits on the worker over HTTP; its database steps run in the threadpool.
-@router.post("/trainings/start")
+@router.post("/trainings/start", dependencies=[Depends(require_json)],
+             responses=documented(400, 413, 415, 422, 502, 503))
 async def start_training(body: TrainingRequest, settings: SettingsDep,
                          dispatcher: DispatcherDep) -> dict[str, Any]:
     """Train a strategy's model on a training worker."""
     path, strategy = _strategy(settings, body.strategy_name)
     symbols = body.symbols or default_symbols(strategy)
     timeframes = body.timeframes or default_timeframes(strategy)
-    _require_data(settings, symbols, timeframes)
+    _require_data(settings, symbols, timeframes, "symbols")
     start = body.start_date or _parse_when(DEFAULT_TRAINING_RANGE[0])
     end = body.end_date or _parse_when(DEFAULT_TRAINING_RANGE[1])
     if start >= end:
-        raise HTTPException(status_code=422, detail=f"start_date {start.date()} must be before "
-                                                    f"end_date {end.date()}")
+        field = "end_date" if body.end_date else "start_date"
+        raise Refused(422, f"start_date {start.date()} must be before end_date {end.date()}",
+                      field=field)
     operation_id = operations.new_operation_id("training")
     metadata = {"strategy_name": body.strategy_name, "symbols": symbols,
                 "timeframes": timeframes, "symbol": symbols[0],
@@ -181,16 +234,19 @@ async def start_training(body: TrainingRequest, settings: SettingsDep,
             "estimated_duration_minutes": 1}
 
 
-@router.post("/backtests/start")
+@router.post("/backtests/start", dependencies=[Depends(require_json)],
+             responses=documented(400, 413, 415, 422, 502, 503))
 async def start_backtest(body: BacktestRequest, settings: SettingsDep,
                          dispatcher: DispatcherDep) -> dict[str, Any]:
     """Replay a trained model over a date range on a backtesting worker."""
     _, strategy = _strategy(settings, body.strategy_name)
     symbol = body.symbol or default_symbols(strategy)[0]
     timeframe = body.timeframe or default_timeframes(strategy)[0]
-    _require_data(settings, [symbol], [timeframe])
-    # The worker, not the backend, finds out whether the model exists (as the real platform).
-    model_path = body.model_path or str(settings.models_dir / body.strategy_name / "latest.pt")
+    _require_data(settings, [symbol], [timeframe], "symbol")
+    # Where the model is, the backend checks (inside the models volume); whether it exists and
+    # is a model, the worker finds out (as the real platform).
+    model_path = _model_path(settings, body.model_path) if body.model_path else \
+        str(settings.models_dir / body.strategy_name / "latest.pt")
     operation_id = operations.new_operation_id("backtesting")
     metadata = {"strategy_name": body.strategy_name, "symbol": symbol, "timeframe": timeframe,
                 "start_date": body.start_date.isoformat(), "end_date": body.end_date.isoformat(),

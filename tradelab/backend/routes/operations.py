@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from tradelab import names
 from tradelab.backend import operations
 from tradelab.backend.deps import EngineDep, RegistryDep
 from tradelab.backend.dispatch import cancel_on_worker
@@ -21,9 +22,15 @@ from tradelab.backend.operations import (
     OperationNotFound,
     OperationStatus,
 )
+from tradelab.errors import documented, plain_json, require_json
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("tradelab.operations")
+
+# An operation id is looked up in the database: its pattern first (a NUL byte or a megabyte
+# never reaches a query).
+OperationId = Annotated[str, Path(min_length=1, max_length=names.MAX_IDENTIFIER,
+                                  pattern=names.IDENTIFIER)]
 
 
 @contextmanager
@@ -37,11 +44,13 @@ def _as_http_errors() -> Iterator[None]:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
-@router.get("/operations")
+@router.get("/operations", responses=documented(422, 503))
 def read_operations(engine: EngineDep, status: OperationStatus | None = None,
-                    operation_type: str | None = None,
+                    operation_type: str | None = Query(default=None, max_length=32,
+                                                       pattern=names.OPERATION_TYPE),
                     limit: int = Query(default=100, ge=1, le=1000),
-                    offset: int = Query(default=0, ge=0),
+                    # An offset past PostgreSQL's bigint is no page: refused, not a 500.
+                    offset: int = Query(default=0, ge=0, le=1_000_000),
                     active_only: bool = False) -> dict[str, Any]:
     """Operations, newest first, with total and active counts."""
     return operations.list_operations(engine, status=status.value if status else None,
@@ -49,15 +58,15 @@ def read_operations(engine: EngineDep, status: OperationStatus | None = None,
                                       offset=offset, active_only=active_only)
 
 
-@router.get("/operations/{operation_id}")
-def read_operation(operation_id: str, engine: EngineDep) -> dict[str, Any]:
+@router.get("/operations/{operation_id}", responses=documented(404, 422, 503))
+def read_operation(operation_id: OperationId, engine: EngineDep) -> dict[str, Any]:
     """One operation, or 404."""
     with _as_http_errors():
         return {"success": True, "data": operations.get_operation(engine, operation_id)}
 
 
-@router.get("/operations/{operation_id}/results")
-def read_operation_results(operation_id: str, engine: EngineDep) -> dict[str, Any]:
+@router.get("/operations/{operation_id}/results", responses=documented(404, 422, 503))
+def read_operation_results(operation_id: OperationId, engine: EngineDep) -> dict[str, Any]:
     """What a finished operation produced (its result summary)."""
     with _as_http_errors():
         body = operations.get_operation(engine, operation_id)
@@ -65,8 +74,8 @@ def read_operation_results(operation_id: str, engine: EngineDep) -> dict[str, An
             "results": body["result_summary"]}
 
 
-@router.delete("/operations/{operation_id}")
-async def delete_operation(operation_id: str, engine: EngineDep,
+@router.delete("/operations/{operation_id}", responses=documented(400, 404, 422, 503))
+async def delete_operation(operation_id: OperationId, engine: EngineDep,
                            registry: RegistryDep) -> dict[str, Any]:
     """Cancel a pending or running operation; its worker is told to stop."""
     # async: it also waits on the worker over HTTP; the database part runs in the threadpool.
@@ -85,19 +94,27 @@ async def delete_operation(operation_id: str, engine: EngineDep,
 class WorkerReport(BaseModel):
     """What a worker tells the backend about its operation (tradelab's own channel)."""
 
-    worker_id: str
+    # What the database would refuse after the row was locked (NaN in JSON, a NUL in text)
+    # is refused here.
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    worker_id: str = Field(min_length=1, max_length=names.MAX_IDENTIFIER,
+                           pattern=names.IDENTIFIER)
     status: OperationStatus
     percentage: float | None = Field(default=None, ge=0, le=100)
-    current_step: str | None = None
-    steps_completed: int | None = None
-    steps_total: int | None = None
-    result_summary: dict[str, Any] | None = None
-    error_message: str | None = None
-    checkpoint: dict[str, Any] | None = None
+    current_step: Annotated[str | None, AfterValidator(plain_json)] = Field(
+        default=None, max_length=500)
+    steps_completed: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    steps_total: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    result_summary: Annotated[dict[str, Any] | None, AfterValidator(plain_json)] = None
+    error_message: Annotated[str | None, AfterValidator(plain_json)] = Field(
+        default=None, max_length=10_000)
+    checkpoint: Annotated[dict[str, Any] | None, AfterValidator(plain_json)] = None
 
 
-@router.post("/operations/{operation_id}/report")
-def create_operation_report(operation_id: str, report: WorkerReport, engine: EngineDep,
+@router.post("/operations/{operation_id}/report", dependencies=[Depends(require_json)],
+             responses=documented(400, 404, 413, 415, 422, 503))
+def create_operation_report(operation_id: OperationId, report: WorkerReport, engine: EngineDep,
                             registry: RegistryDep) -> dict[str, Any]:
     """A worker's progress or outcome (and checkpoint) for its operation."""
     if report.status in TERMINAL:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from tradelab.backend.deps import SettingsDep
+from tradelab.errors import documented
 from tradelab.strategy_files import (
     default_symbols,
     default_timeframes,
@@ -17,7 +18,7 @@ from tradelab.strategy_files import (
 router = APIRouter(tags=["strategies"])
 
 
-@router.get("/strategies")
+@router.get("/strategies", responses=documented())
 def read_strategies(settings: SettingsDep) -> dict[str, Any]:
     """The strategies jobs may name."""
     directory = settings.strategies_dir
