@@ -148,9 +148,16 @@ class Reply:
         return self.body.get("operation_id") or self.body.get("task_id")
 
 
+# How many exchanges not yet in the report a client keeps: a long watch polls ten times a
+# second for as long as a job makes progress, and the real platform's answers are large (a
+# run against it grew to 1.8 GB); the report keeps the latest and says how many it left out.
+KEPT_EXCHANGES = 300
+
+
 @dataclass
 class PlatformClient:
-    """The platform's HTTP API at `base_url`; every call is kept in `exchanges`."""
+    """The platform's HTTP API at `base_url`; its calls are kept in `exchanges` until they are
+    reported (the latest KEPT_EXCHANGES of them)."""
 
     base_url: str
     timeout_s: float = 10.0
@@ -159,15 +166,23 @@ class PlatformClient:
     def __post_init__(self) -> None:
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout_s)
         self._reported = 0
+        self.left_out = 0  # unreported exchanges dropped since the last report
 
     def close(self) -> None:
         self._http.close()
 
     def unreported(self) -> list[Exchange]:
-        """Exchanges since the last call: each goes into the report once."""
+        """Exchanges since the last call: each goes into the report once (the reported ones
+        are let go: the report holds them)."""
         new = self.exchanges[self._reported:]
-        self._reported = len(self.exchanges)
+        self.exchanges, self._reported, self.left_out = [], 0, 0
         return new
+
+    def _keep(self, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+        if len(self.exchanges) - self._reported > KEPT_EXCHANGES:
+            del self.exchanges[self._reported]
+            self.left_out += 1
 
     def request(self, method: str, path: str, *, json_body: Any = None,
                 params: dict[str, Any] | None = None, raw_body: str | None = None,
@@ -182,16 +197,15 @@ class PlatformClient:
         try:
             response = self._http.request(method, path, params=params, **extra)
         except httpx.HTTPError as exc:
-            self.exchanges.append(Exchange(method, url, _shown(sent), None, None,
-                                           (time.perf_counter() - started) * 1000, str(exc)))
+            self._keep(Exchange(method, url, _shown(sent), None, None,
+                                (time.perf_counter() - started) * 1000, str(exc)))
             raise
         try:
             body: Any = response.json()
         except ValueError:
             body = response.text
-        self.exchanges.append(Exchange(method, str(response.request.url), _shown(sent),
-                                       response.status_code, body,
-                                       (time.perf_counter() - started) * 1000))
+        self._keep(Exchange(method, str(response.request.url), _shown(sent),
+                            response.status_code, body, (time.perf_counter() - started) * 1000))
         return Reply(response.status_code, body, len(response.content),
                      response.headers.get("content-type", ""))
 

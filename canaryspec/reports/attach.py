@@ -27,9 +27,11 @@ def attach_text(name: str, text: str) -> None:
 
 def attach_unreported_exchanges(api: Any, name: str = "HTTP exchanges") -> None:
     """The HTTP exchanges `api` (a PlatformClient) made since the last attachment, if any."""
+    left_out = getattr(api, "left_out", 0)
     exchanges = api.unreported()
     if exchanges:
-        attach_text(name, "\n\n".join(x.render() for x in exchanges))
+        earlier = f"({left_out} earlier exchanges not kept)\n\n" if left_out else ""
+        attach_text(name, earlier + "\n\n".join(x.render() for x in exchanges))
 
 
 def plain(data: Any) -> Any:
