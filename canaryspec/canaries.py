@@ -119,7 +119,7 @@ class CanaryPool:
         self._failures.pop(purpose, None)
         handle = self._handles.pop(purpose, None)
         for canary in [c for c in self._owned if c.purpose == purpose]:
-            with interrupts.shielded(), self.clock.phase(f"own canary down ({purpose})"):
+            with interrupts.deferred(), self.clock.phase(f"own canary down ({purpose})"):
                 self._release(canary)
             self._owned.remove(canary)
         if handle is not None:
