@@ -51,20 +51,21 @@ def step_generated_requests(context: Context) -> None:
     attach_text("generated requests", context.generated.summary())
 
 
-@then("none of them is answered with a server error")
-def step_no_server_error(context: Context) -> None:
-    failures = context.generated.server_errors()
+def _none_of(context: Context, failures: list) -> None:
+    """Each failing request attached as a curl command to reproduce it; none may fail."""
     for failure in failures:
         attach_text(f"reproduce: {failure.route} ({failure.mode})", failure.curl)
     assert_that([f.describe() for f in failures], empty(), context.generated.summary())
+
+
+@then("none of them is answered with a server error")
+def step_no_server_error(context: Context) -> None:
+    _none_of(context, context.generated.server_errors())
 
 
 @then("every answer is one its document describes")
 def step_answers_documented(context: Context) -> None:
-    failures = context.generated.nonconforming()
-    for failure in failures:
-        attach_text(f"reproduce: {failure.route} ({failure.mode})", failure.curl)
-    assert_that([f.describe() for f in failures], empty(), context.generated.summary())
+    _none_of(context, context.generated.nonconforming())
 
 
 @when('a "{worker:WorkerKind}" worker registers at an address where nothing answers')
