@@ -207,7 +207,7 @@ class CanaryHandle:
         return Operation.of(reply.body["data"])
 
     def wait_for(self, started: StartedJob, statuses: set[str], *,
-                 timeout: float) -> Operation:
+                 timeout: float, interval: float = 0.25) -> Operation:
         """Poll until the operation's status is one of `statuses`; fail at once if it ends in
         another one (a failed job will not complete by waiting longer)."""
         op_id = started.operation_id
@@ -220,7 +220,7 @@ class CanaryHandle:
                                       f"{op.describe()}")
             return Observation(op is not None and op.status in statuses, op, describe(op))
 
-        return self._wait(check, timeout=timeout, interval=0.25,
+        return self._wait(check, timeout=timeout, interval=interval,
                           what=f"operation {op_id} becoming {'/'.join(sorted(statuses))}",
                           services=["backend", started.job.worker.service])
 
@@ -305,26 +305,31 @@ class CanaryHandle:
             raise ended_otherwise(started, final, message) if final else AssertionError(message)
         return final
 
-    def _timer(self, names: tuple[str, ...], default: float) -> float:
-        """A timer of the platform's as the deployment sets it: the first of the backend's
-        environment variables the profile names that is set, else the platform's default."""
+    def _timers(self, *wanted: tuple[tuple[str, ...], float]) -> list[float]:
+        """Timers of the platform's as the deployment sets them, each (the backend's
+        environment variables the profile names for it, the platform's default): the first
+        of those variables that is set, else the default."""
         env = self.canary.env_of("backend")
-        return float(next((env[n] for n in names if env.get(n)), default))
+        return [float(next((env[n] for n in names if env.get(n)), default))
+                for names, default in wanted]
 
     def orphan_timeout(self) -> tuple[float, float]:
         """(after how long the backend fails an operation no worker claims, how often it
         looks), as the deployment sets them (the profile's data names where)."""
         timers = self.settings.profile.timers
-        return (self._timer(timers.orphan_timeout_env, timers.orphan_timeout_s),
-                self._timer(timers.orphan_check_env, timers.orphan_check_s))
+        timeout_s, every_s = self._timers((timers.orphan_timeout_env, timers.orphan_timeout_s),
+                                          (timers.orphan_check_env, timers.orphan_check_s))
+        return timeout_s, every_s
 
     def health_checks(self) -> tuple[float, float, int]:
         """(how often the backend asks each worker's health, how long it waits for an answer,
         after how many failures in a row it stops offering the worker jobs), as deployed."""
         timers = self.settings.profile.timers
-        return (self._timer(timers.health_check_env, timers.health_check_s),
-                self._timer(timers.health_timeout_env, timers.health_timeout_s),
-                int(self._timer(timers.health_failures_env, timers.health_failures)))
+        every_s, timeout_s, failures = self._timers(
+            (timers.health_check_env, timers.health_check_s),
+            (timers.health_timeout_env, timers.health_timeout_s),
+            (timers.health_failures_env, timers.health_failures))
+        return every_s, timeout_s, int(failures)
 
     def unavailable_deadline(self) -> tuple[float, str]:
         """How long a worker that stopped answering may still be offered jobs: each of the
@@ -482,15 +487,8 @@ class CanaryHandle:
         """(the worker that ran the job, its status in the registry) read the moment the
         job's operation is first seen finished: the registry is not given time to catch up."""
         job = started.job
-
-        def check() -> Observation[Operation | None]:
-            op = self.operation(started.operation_id)
-            return Observation(op is not None and op.finished, op, describe(op))
-
-        op = self._wait(check, timeout=self.deadlines.job_done, interval=0.05,
-                        what=f"the {job.name} {started.operation_id} finished",
-                        services=["backend", job.worker.service])
-        started.finished(op)
+        op = started.finished(self.wait_for(started, TERMINAL, timeout=self.deadlines.job_done,
+                                            interval=0.05))
         statuses = {w.worker_id: w.status for w in self.registered_workers(job.worker)}
         worker_id = self.responses.worker_of(op.raw)
         return worker_id, statuses.get(worker_id, "not registered")
