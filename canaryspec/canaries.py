@@ -37,11 +37,11 @@ def deadlines_used(handle: CanaryHandle, settings: Settings) -> dict[str, str]:
     deadline_s, how = handle.orphan_deadline()
     figures = {"orphan timeout": f"{orphan_s:g} s, checked every {check_s:g} s (the backend's "
                                  "environment, else the platform's default)",
-               "an orphan must be failed within": f"{deadline_s:g} s: {how}",
+               "an orphan must be failed within": f"{deadline_s:g} s ({how})",
                "a worker that stops answering is unavailable within":
-                   "{:g} s: {}".format(*handle.unavailable_deadline()),
+                   "{:g} s ({})".format(*handle.unavailable_deadline()),
                "a worker answering again is available within":
-                   "{:g} s: {}".format(*handle.back_deadline()),
+                   "{:g} s ({})".format(*handle.back_deadline()),
                "readiness deadline": f"{settings.deadlines.ready:g} s (the suite's, slow-host "
                                      f"factor {settings.deadlines.slow_host_factor:g})"}
     for service in canary.all_services:
