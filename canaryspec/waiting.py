@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+# The first pause of every wait (seconds); each next one doubles, up to the wait's interval.
+FIRST_PAUSE = 0.05
 
 
 class WaitTimeout(AssertionError):
@@ -47,10 +49,14 @@ def wait_until(
 ) -> T:
     """Return the observed value once `check` says done; raise WaitTimeout at the deadline.
 
-    Exceptions listed in `transient` (e.g. connection refused while a service boots) count as
-    "not yet" and are reported as the last observation if the deadline passes.
+    The pauses between checks start short and double up to `interval` (FIRST_PAUSE, 2x, 4x
+    ...): a condition that holds almost at once is seen almost at once, a long wait costs no more
+    checks than before. Exceptions listed in `transient` (e.g. connection refused while a
+    service boots) count as "not yet" and are reported as the last observation if the deadline
+    passes.
     """
     deadline = clock() + timeout
+    next_pause = min(FIRST_PAUSE, interval)
     last = "nothing observed yet"
     last_value: object = None
     while True:
@@ -64,7 +70,8 @@ def wait_until(
         remaining = deadline - clock()
         if remaining <= 0:
             break
-        pause(min(interval, remaining))  # poll: between checks, never past the deadline
+        pause(min(next_pause, remaining))  # poll: between checks, never past the deadline
+        next_pause = min(next_pause * 2, interval)
     message = f"{what} did not happen within {timeout:g} s. Last observed: {last}."
     if hint:
         message += f" Hint: {hint}"

@@ -74,6 +74,29 @@ def test_wait_until_never_pauses_past_the_deadline():
         clock.pause(seconds)
 
     with pytest.raises(WaitTimeout):
-        wait_until(lambda: Observation(False, None, "no"), timeout=1.2, interval=1, what="x",
+        wait_until(lambda: Observation(False, None, "no"), timeout=2.2, interval=1, what="x",
                    clock=clock, pause=pause)
-    assert pauses == [1, pytest.approx(0.2)]
+    assert pauses[-1] == pytest.approx(2.2 - sum(pauses[:-1]))
+    assert sum(pauses) == pytest.approx(2.2)
+
+
+def test_pauses_start_short_and_double_up_to_the_interval():
+    clock = FakeClock()
+    pauses = []
+
+    def pause(seconds):
+        pauses.append(seconds)
+        clock.pause(seconds)
+
+    with pytest.raises(WaitTimeout):
+        wait_until(lambda: Observation(False, None, "no"), timeout=3, interval=0.5, what="x",
+                   clock=clock, pause=pause)
+    assert pauses[:5] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.5])
+    assert set(pauses[5:-1]) == {0.5}
+
+
+def test_a_condition_that_holds_soon_is_seen_soon():
+    clock = FakeClock()
+    # Done 0.1 s after the wait starts: seen at 0.15 s, not at the 2 s interval.
+    assert wait_until(lambda: Observation(clock() >= 0.1, clock(), "t"), timeout=10, interval=2,
+                      what="x", clock=clock, pause=clock.pause) == pytest.approx(0.15)
