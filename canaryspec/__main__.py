@@ -2,7 +2,7 @@
 
 run        the acceptance suite (behave with the project's configuration), reports in reports/
 build      build (or find) the images only
-benchmark  the suite, then reports/benchmark.md with the phase timings of that run
+benchmark  the suite, then reports/benchmark.md: its phase timings beside the previous run's
 clean      remove canaries kept with keep=true (or the one named) and dead runs' leftovers
 verdicts   break the platform on purpose (variants/catalog.toml) and check the suite notices
 mutants    a seeded sample of machine-made mutants of the platform: which the suite kills
@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -235,9 +234,14 @@ def _build(args: list[str]) -> int:
 
 
 def _benchmark(args: list[str]) -> int:
-    """The suite, then reports/benchmark.md: phase timings and job durations of that run."""
+    """The suite, then reports/benchmark.md: this run's phases and jobs beside the previous
+    benchmark's (reports/benchmarks.jsonl keeps them all)."""
+    from datetime import UTC, datetime
+
+    from canaryspec.reports import benchmark
     from canaryspec.reports.record import RunRecord
 
+    when, load_before = datetime.now(UTC).isoformat(timespec="seconds"), benchmark.load_average()
     started = time.monotonic()
     code = _behave(args)
     total = time.monotonic() - started
@@ -246,20 +250,14 @@ def _benchmark(args: list[str]) -> int:
     except CanaryspecError:
         return code
     record = RunRecord.read(reports)
-    phases = record.phases if record else []
-    lines = ["# canaryspec benchmark", "", f"Exit code {code}; wall time {total:.1f} s.", "",
-             "| phase | seconds |", "|---|---:|"]
-    lines += [f"| {p['phase']} | {p['seconds']:.1f} |" for p in phases]
-    lines += ["", "| job | strategy | runs | median s | max s |", "|---|---|---:|---:|---:|"]
-    jobs = record.jobs if record else []
-    for job, strategy in sorted({(j["job"], j.get("strategy", "")) for j in jobs}):
-        seconds = [j["seconds"] for j in jobs
-                   if (j["job"], j.get("strategy", "")) == (job, strategy)]
-        lines.append(f"| {job} | {strategy} | {len(seconds)} | {statistics.median(seconds):.1f} | "
-                     f"{max(seconds):.1f} |")
-    out = reports / "benchmark.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    measurement = benchmark.Measurement(
+        when=when, commit=benchmark.current_commit(PROJECT_ROOT), exit_code=code,
+        wall_seconds=round(total, 1), load_before=load_before,
+        load_after=benchmark.load_average(),
+        scenarios=len(record.scenarios) if record else 0,
+        phases=benchmark.phases_of(record.phases if record else []),
+        jobs=benchmark.jobs_of(record.jobs if record else []))
+    print(benchmark.write(reports, measurement))
     return code
 
 
