@@ -126,4 +126,4 @@ steps-catalog: venv
 	   echo '```'; } > docs/steps.md
 
 clean:
-	rm -rf reports build/wheelhouse
+	rm -rf reports build/wheelhouse build/probe-cache

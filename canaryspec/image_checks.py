@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from docker import DockerClient
 
 from canaryspec.images import CommandResult, ImageFacts, run_in_image
+from canaryspec.probe_cache import ProbeCache
 
 # What counts as an init: processes that reap zombies and forward signals.
 INIT_PROCESSES = {"tini", "tini-static", "dumb-init", "docker-init", "catatonit", "s6-svscan"}
@@ -35,14 +37,25 @@ def cuda_evidence(torch: TorchFacts) -> list[str]:
 
 @dataclass
 class ImageProbe:
-    """Runs throwaway containers of one image to learn facts about it."""
+    """Runs throwaway containers of one image to learn facts about it; with a cache, a command
+    already answered in this image (same id) is not run again (canaryspec.probe_cache)."""
 
     client: DockerClient
     facts: ImageFacts
     labels: dict[str, str]
+    cache: ProbeCache | None = None
+    on_answer: Callable[[str], None] | None = None  # told where each answer came from
 
     def run(self, command: list[str]) -> CommandResult:
-        return run_in_image(self.client, self.facts.tag, command, labels=self.labels)
+        def ask() -> CommandResult:
+            return run_in_image(self.client, self.facts.tag, command, labels=self.labels)
+
+        if self.cache is None:
+            return ask()
+        answer = self.cache.answer(self.facts.image_id, command, ask)
+        if self.on_answer is not None:
+            self.on_answer(answer.source)
+        return answer.result
 
     def python(self, code: str) -> CommandResult:
         return self.run(["python", "-c", code])

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
@@ -24,7 +24,13 @@ from canaryspec.outcomes import IMAGE_MISSING, MISSING_IMAGE_TEXT
 from canaryspec.reports.record import ImageRecord, RunRecord
 from canaryspec.settings import PROJECT_ROOT, Settings
 
+if TYPE_CHECKING:
+    from canaryspec.image_checks import ImageProbe
+    from canaryspec.probe_cache import ProbeCache
+
 WHEELHOUSE = PROJECT_ROOT / "build" / "wheelhouse"
+# What commands run in an image answered, by image id (canaryspec.probe_cache).
+PROBE_CACHE_DIR = PROJECT_ROOT / "build" / "probe-cache"
 
 
 def connect_engine(timeout_s: float = 120) -> DockerClient:
@@ -199,6 +205,8 @@ class ImageSet:
     clock: PhaseClock
     record: RunRecord
     facts: dict[str, ImageFacts] = field(default_factory=dict)
+    _probe_cache: ProbeCache | None = None
+    _sources: dict[str, list[str]] = field(default_factory=dict)  # role -> where answers came from
 
     def build(self) -> None:
         """Build the profile's images (the layer cache makes unchanged ones instant); the real
@@ -225,6 +233,24 @@ class ImageSet:
             self._remember(image_facts(self.docker(), role, tag, building=self.settings.build,
                                        how_to_build=self.settings.profile.how_to_build))
         return self.facts[role]
+
+    def probe(self, role: str, labels: dict[str, str]) -> ImageProbe:
+        """Questions to the image playing `role`, answered from the probe cache when this image
+        id was asked them before (the record says which: probed now, or cached from run X)."""
+        # Imported here: both modules build on this one.
+        from canaryspec.image_checks import ImageProbe
+        from canaryspec.probe_cache import ProbeCache, provenance
+
+        facts = self.get(role)
+        if self._probe_cache is None and self.settings.probe_cache:
+            self._probe_cache = ProbeCache(PROBE_CACHE_DIR, str(self.docker().info().get("ID")),
+                                           self.record.run_id)
+
+        def note(source: str) -> None:
+            self._sources.setdefault(role, []).append(source)
+            self.record.images[role].facts_from = provenance(self._sources[role])
+
+        return ImageProbe(self.docker(), facts, labels, cache=self._probe_cache, on_answer=note)
 
     def note_torch(self, role: str, torch: str) -> None:
         """What the report says of an image's torch ("none", or its version)."""

@@ -45,8 +45,10 @@ class Run:
     _docker: DockerClient | None = None
 
     def __post_init__(self) -> None:
-        self.record = RunRecord(run_id=self.run_id, profile=self.settings.profile.name,
-                                deployment=self.settings.deployment)
+        self.record = RunRecord(
+            run_id=self.run_id, profile=self.settings.profile.name,
+            deployment=self.settings.deployment,
+            size_reduction_promised=self.settings.min_size_reduction_percent)
         self.owner = Owner(self.run_id, keep=self.settings.keep)
         self.images = ImageSet(self.settings, lambda: self.docker, self.clock, self.record)
 

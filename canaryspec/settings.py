@@ -91,7 +91,7 @@ PROFILES: dict[str, Profile] = {
     "ktrdr": Profile(
         name="ktrdr",
         image_names={"backend": "ktrdr-backend", "worker-cpu": "ktrdr-worker-cpu",
-                     "worker-gpu": "ktrdr-worker-gpu"},
+                     "monolith": "ktrdr-worker-gpu"},
         compose_file=None,  # the real platform's own canary compose file: set compose_file
         backend_app_module="ktrdr.api.main",
         how_to_build="build it from the platform's repository (deploy/real-platform/"
@@ -209,12 +209,14 @@ class Settings:
     profile: Profile
     build: bool = True
     keep: bool = False
+    # Answers of the static image checks kept by image id (canaryspec.probe_cache).
+    probe_cache: bool = True
     image_tag: str = "test"
     image_prefix: str = ""
     base_image: str = "canaryspec/debian:bookworm"
     compose_file: Path | None = None
-    backend_size_budget_mb: float = 300
-    worker_cpu_size_budget_mb: float = 1500
+    backend_size_budget_mb: float = 200
+    worker_cpu_size_budget_mb: float = 1000
     deadlines: Deadlines = field(default_factory=Deadlines)
     canonical_ports: bool = False
     # Which images the canary runs: the split ones, or the monolith everywhere (the baseline).
@@ -226,7 +228,7 @@ class Settings:
     generated_examples: int = 600
 
     def image(self, role: str) -> str | None:
-        """The tag of the image playing `role` (backend, worker-cpu, worker-gpu, db), or None
+        """The tag of the image playing `role` (backend, worker-cpu, monolith, db), or None
         for a role whose image the compose file names."""
         name = self.profile.image_names.get(role)
         return f"{self.image_prefix}{name}:{self.image_tag}" if name else None
@@ -265,6 +267,7 @@ _KEYS = {
     "profile": None,
     "build": ("build", _bool),
     "keep": ("keep", _bool),
+    "probe_cache": ("probe_cache", _bool),
     "image_tag": ("image_tag", _text),
     "image_prefix": ("image_prefix", lambda _k, v: v.strip()),
     "base_image": ("base_image", _text),

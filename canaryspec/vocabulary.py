@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 API = "/api/v1"
 
-IMAGE_ROLES = ("backend", "worker-cpu", "worker-gpu", "db")
+IMAGE_ROLES = ("backend", "worker-cpu", "monolith", "db")
 # The roles the suite tests as images of the platform (the database is the platform's choice).
-TESTED_ROLES = ("backend", "worker-cpu", "worker-gpu")
+TESTED_ROLES = ("backend", "worker-cpu", "monolith")
 # The images as the features name them.
-IMAGE_NAMES = {"backend": "backend", "CPU worker": "worker-cpu", "monolith": "worker-gpu",
+IMAGE_NAMES = {"backend": "backend", "CPU worker": "worker-cpu", "monolith": "monolith",
                "database": "db"}
 
 
@@ -58,7 +58,7 @@ SERVICES = {"database": "db", "backend": "backend",
 # own role's image), or the handoff's baseline, the monolith in every place the platform's
 # code runs (backend and both workers; the database stays the database).
 DEPLOYMENTS = {"split": {},
-               "monolith": {"backend": "worker-gpu", "worker-cpu": "worker-gpu"}}
+               "monolith": {"backend": "monolith", "worker-cpu": "monolith"}}
 OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 # The strategies the features name: the shipped ones, and the handoff's broken name.
 STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mean_reversion")

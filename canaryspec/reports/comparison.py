@@ -108,14 +108,14 @@ def _jobs(record: RunRecord) -> dict[tuple[str, str], list[float]]:
 def gains(monolith: RunRecord, split: RunRecord, min_reduction: float) -> list[str]:
     """What the split bought, in tables: sizes, memory, start-up, job times."""
     out = ["## What the split bought", "", "### Image sizes", ""]
-    monolith_size = size_text(split, "worker-gpu")
+    monolith_size = size_text(split, "monolith")
     rows = []
     for role, label in (("backend", "backend"), ("worker-cpu", "CPU worker")):
-        cut = reduction(split, role, "worker-gpu")
+        cut = reduction(split, role, "monolith")
         rows.append([label, size_text(split, role), monolith_size,
                      "?" if cut is None else f"{cut:.0f}%"])
     out += table(["Split image", "Size", "Monolith", "Smaller by"], rows)
-    cut = reduction(split, "worker-cpu", "worker-gpu")
+    cut = reduction(split, "worker-cpu", "monolith")
     out += [f"The CPU worker must be at least {min_reduction:g}% smaller than the monolith: "
             f"{'met' if cut is not None and cut >= min_reduction else 'NOT met'}.", ""]
 

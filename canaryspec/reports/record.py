@@ -125,6 +125,12 @@ class ScenarioRecord:
         return next((c.name for c in CATEGORIES if c.key == self.category), "")
 
 
+def size_reduction_percent(smaller_mb: float, larger_mb: float) -> float:
+    """How much smaller (in %) the first image is than the second: the split's promise, as the
+    images feature, the summary and `compare` all judge it."""
+    return 100.0 * (1 - smaller_mb / larger_mb)
+
+
 @dataclass
 class ImageRecord:
     role: str
@@ -133,6 +139,8 @@ class ImageRecord:
     size_mb: float
     user: str
     torch: str = "not checked"
+    # Where the static checks' answers came from: "probed now", "cached from run X", or both.
+    facts_from: str = "not probed"
 
 
 @dataclass
@@ -163,6 +171,9 @@ class RunRecord:
     shared_project: str = ""
     # The platform's own timers the waits were derived from: name -> "60 s (SOURCE)".
     platform_timers: dict[str, str] = field(default_factory=dict)
+    # How much smaller than the monolith the CPU worker must be (settings'
+    # min_size_reduction_percent): the scenario, the summary and `compare` all judge by it.
+    size_reduction_promised: float = 15.0
     # The suite's deadlines as this run used them (scaled for the host): name -> seconds.
     deadlines: dict[str, float] = field(default_factory=dict)
     setup_error: dict[str, Any] | None = None

@@ -61,7 +61,7 @@ def test_a_monolith_failure_the_split_fixes_is_an_improvement_not_a_failure():
 def test_the_report_shows_sizes_memory_start_up_and_jobs_of_both():
     images = {"backend": ImageRecord("backend", "b:t", "1", 268.8, "10001", "none"),
               "worker-cpu": ImageRecord("worker-cpu", "w:t", "2", 1138.8, "10001", "1.13"),
-              "worker-gpu": ImageRecord("worker-gpu", "m:t", "3", 1428.3, "10001", "1.13")}
+              "monolith": ImageRecord("monolith", "m:t", "3", 1428.3, "10001", "1.13")}
     monolith = _run("monolith", SAME, memory={"idle": {"backend": 140.0}},
                     startup={"backend ready": 9.0},
                     jobs=[{"job": "training", "strategy": "v3_minimal", "seconds": 2.0}])

@@ -53,10 +53,10 @@ def _resources_of(pid: int) -> list[str]:
 def variant_tag():
     """Images tagged `variant-<pid>`: the test images, with the backend replaced per test."""
     tag = f"variant-{os.getpid()}"
-    for role in ("backend", "worker-cpu", "worker-gpu", "db"):
+    for role in ("backend", "worker-cpu", "monolith", "db"):
         _engine().images.get(f"tradelab-{role}:test").tag(f"tradelab-{role}", tag)
     yield tag
-    for role in ("backend", "worker-cpu", "worker-gpu", "db"):
+    for role in ("backend", "worker-cpu", "monolith", "db"):
         _engine().images.remove(f"tradelab-{role}:{tag}", noprune=False)
 
 
@@ -89,12 +89,12 @@ def _compare(tmp_path: Path, tag: str) -> tuple[subprocess.CompletedProcess, str
     pytest.param(("worker-cpu",), "REGRESSION",
                  "| Backtesting | A backtest with a trained model reports sane metrics | passed | "
                  "failed | regression |", id="only-the-split-breaks"),
-    pytest.param(("worker-cpu", "worker-gpu"), "FAILS ON BOTH",
+    pytest.param(("worker-cpu", "monolith"), "FAILS ON BOTH",
                  "| A backtest with a trained model reports sane metrics | failed | failed | "
                  "fails on both |", id="the-monolith-breaks-too"),
 ])
 def test_compare_names_what_broke_and_where(tmp_path, variant_tag, broken_roles, verdict, row):
-    for role in ("worker-cpu", "worker-gpu"):  # both, so no earlier case's break carries over
+    for role in ("worker-cpu", "monolith"):  # both, so no earlier case's break carries over
         commands = (BREAK_BACKTESTS,) if role in broken_roles else ()
         _derive(role, variant_tag, *commands)
     completed, report = _compare(tmp_path, variant_tag)
@@ -123,7 +123,7 @@ def test_a_missing_image_stops_only_what_needs_it(tmp_path, tag_without_monolith
     assert all("monolith" in name for name in not_judged), sorted(not_judged)
     for scenario in not_judged.values():
         assert (scenario["status"], scenario["kind"]) == ("broken", "ImageMissing")
-        assert f"tradelab-worker-gpu:{tag_without_monolith}" in scenario["reason"]
+        assert f"tradelab-monolith:{tag_without_monolith}" in scenario["reason"]
     assert sum(s["status"] == "passed" for s in record["scenarios"]) >= 10
     summary = (tmp_path / "reports" / "summary.md").read_text()
     assert summary.startswith("# Canary verdict: INCOMPLETE — an image is missing")
@@ -140,7 +140,7 @@ def test_compare_without_the_monolith_judges_the_split_and_says_what_it_could_no
     assert completed.returncode == 6, completed.stdout[-3000:]
     report = (tmp_path / "reports" / "comparison.md").read_text()
     assert report.startswith("# Split vs monolith: NOT COMPARED")
-    assert f"tradelab-worker-gpu:{tag_without_monolith}" in report
+    assert f"tradelab-monolith:{tag_without_monolith}" in report
     split = json.loads((tmp_path / "reports" / "run.json").read_text())
     assert any(s["status"] == "passed" for s in split["scenarios"])
 
@@ -149,7 +149,7 @@ def test_build_lists_every_image_of_the_profile():
     completed = subprocess.run([sys.executable, "-m", "canaryspec", "build", "-D", "build=false"],
                                cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
-    for role in ("backend", "worker-cpu", "worker-gpu", "db"):
+    for role in ("backend", "worker-cpu", "monolith", "db"):
         assert f"tradelab-{role}:test" in completed.stdout
 
 

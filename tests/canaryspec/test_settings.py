@@ -10,7 +10,7 @@ def test_load_settings_defaults_to_tradelab_profile():
     assert settings.profile.name == "tradelab"
     assert settings.build is True
     assert settings.image("backend") == "tradelab-backend:test"
-    assert settings.size_budget_mb("backend") == 300
+    assert settings.size_budget_mb("backend") == 200
 
 
 def test_load_settings_env_overrides_userdata():

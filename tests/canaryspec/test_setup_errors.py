@@ -78,7 +78,7 @@ def test_images_missing_with_building_disabled_leave_every_scenario_unjudged(tmp
     assert "Traceback" not in result.stderr + result.stdout
     summary = (tmp_path / "reports" / "summary.md").read_text()
     assert summary.startswith("# Canary verdict: INCOMPLETE — an image is missing")
-    for role in ("backend", "worker-cpu", "worker-gpu"):
+    for role in ("backend", "worker-cpu", "monolith"):
         assert f"not on this engine: image tradelab-{role}:never-built-tag" in summary
     assert "build it with `make images`" in summary
 
