@@ -32,6 +32,7 @@ from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
 from canaryspec.errors import CanaryspecError
+from canaryspec.outcomes import scenario_is_finding
 from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
 from canaryspec.run import Run
 from canaryspec.settings import load_settings
@@ -86,6 +87,15 @@ def before_feature(context: Context, feature: Feature) -> None:
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
     _skip_unless_promised(context, scenario, scenario.effective_tags)
+    if context.run.first_finding is not None:
+        scenario.skip(reason=f"not run: the run stopped at its first finding "
+                             f"({context.run.first_finding}; stop_at_first_finding=true)")
+
+
+def after_scenario(context: Context, scenario: Scenario) -> None:
+    if context.settings.stop_at_first_finding and context.run.first_finding is None \
+            and scenario_is_finding(scenario):
+        context.run.first_finding = scenario.name
 
 
 def after_step(context: Context, step: Step) -> None:

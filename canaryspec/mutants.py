@@ -327,9 +327,13 @@ def check_mutant(client: DockerClient, settings: Settings, mutant: Mutant,
     def mutate(tree: Path) -> None:
         (tree / site.file).write_text(mutant.code)
 
+    # One finding kills a mutant: the rest of its run would only wait out more deadlines (a
+    # mutant that breaks every job start took 20 min, scenario by scenario). A survivor still
+    # runs every scenario of its area.
     trial = run_trial(client, settings, tag=f"mutant-{site.id}", change=mutate,
                       rebuild=(image_role_of(site.file),), tags=tags,
-                      reports=reports_root / site.id)
+                      reports=reports_root / site.id,
+                      extra_settings=("stop_at_first_finding=true",))
     if trial.build_failed:
         fate, reason = Fate.BUILD_OR_BOOT_BROKEN, f"the image did not build: {trial.problem}"
     elif trial.record is None or trial.problem:

@@ -395,6 +395,14 @@ def _step_verdict(step: Any, step_status: str, end: RunEnd) -> Verdict:
     return Verdict(Outcome.FAILED, f"{where}: {text}", kind, root_cause)
 
 
+def scenario_is_finding(scenario: Any) -> bool:
+    """Whether a scenario that just ran counts as a finding: it failed, or its precondition
+    met a product defect (not a canary that did not come up, nor the suite's own error)."""
+    verdict = judge(scenario, RunEnd())
+    category = verdict.category
+    return category is not None and is_finding(verdict.outcome, category.key)
+
+
 def judge(scenario: Any, end: RunEnd) -> Verdict:
     """The outcome of one selected scenario, from its state after the run, with the root cause
     of one that did not pass."""

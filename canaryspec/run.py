@@ -42,6 +42,8 @@ class Run:
     images: ImageSet = field(init=False)
     canaries: CanaryPool | None = None
     compose: list[str] | None = None
+    # With stop_at_first_finding: the scenario whose finding stopped the run (later ones skip).
+    first_finding: str | None = None
     _docker: DockerClient | None = None
 
     def __post_init__(self) -> None:

@@ -211,6 +211,10 @@ class Settings:
     keep: bool = False
     # Answers of the static image checks kept by image id (canaryspec.probe_cache).
     probe_cache: bool = True
+    # Skip every scenario after the first finding (a failure, or a precondition that met a
+    # defect): one finding is all a mutant's run needs, and each further failing scenario
+    # would wait out its deadline.
+    stop_at_first_finding: bool = False
     image_tag: str = "test"
     image_prefix: str = ""
     base_image: str = "canaryspec/debian:bookworm"
@@ -268,6 +272,7 @@ _KEYS = {
     "build": ("build", _bool),
     "keep": ("keep", _bool),
     "probe_cache": ("probe_cache", _bool),
+    "stop_at_first_finding": ("stop_at_first_finding", _bool),
     "image_tag": ("image_tag", _text),
     "image_prefix": ("image_prefix", lambda _k, v: v.strip()),
     "base_image": ("base_image", _text),

@@ -259,3 +259,25 @@ def test_a_scenario_that_fails_unmutated_too_kills_nothing():
     assert judge_mutant(record, {"A backtest profits on planted data"})[0] is Fate.SURVIVED
     assert judge_mutant(record)[0] is Fate.KILLED   # the record itself is left as it was
     assert mutants.not_passing(record) == {"A backtest profits on planted data"}
+
+
+def test_a_mutants_run_stops_at_its_first_finding(monkeypatch, tmp_path):
+    calls = {}
+
+    def fake_trial(client, settings, **kwargs):
+        calls.update(kwargs)
+        return Trial(record=_record(("A", "passed", "", "")), exit_code=0, seconds=1.0)
+
+    monkeypatch.setattr(mutants, "run_trial", fake_trial)
+    mutants.check_mutant(None, None, _mutant(), tmp_path)  # type: ignore[arg-type]
+    assert "stop_at_first_finding=true" in calls["extra_settings"]
+
+
+def test_a_kill_before_the_stop_is_judged_by_that_finding_not_by_the_skipped_rest():
+    fate, reason = judge_mutant(_record(
+        ("A backtest completes", "failed", "Then ...: expected trades >= 1, got 0",
+         "product-defect"),
+        ("A training completes", "skipped",
+         "not run: the run stopped at its first finding (A backtest completes; "
+         "stop_at_first_finding=true)", "")))
+    assert fate is Fate.KILLED and reason.startswith("A backtest completes (failed)")
