@@ -32,7 +32,7 @@ PROBED_NOW = "probed now"
 @dataclass(frozen=True)
 class Answer:
     result: CommandResult
-    source: str  # PROBED_NOW, or "cached from run <id> (<when>)"
+    source: str  # PROBED_NOW, or "cached from run <id>"
 
 
 class ProbeCache:
@@ -64,7 +64,8 @@ class ProbeCache:
         if kept is not None:
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 result = CommandResult(int(kept["exit_code"]), str(kept["output"]))  # type: ignore[call-overload]
-                return Answer(result, f"cached from run {kept['run']} ({kept['when']})")
+                # The run, not the moment: one phrase per run that asked, in the report.
+                return Answer(result, f"cached from run {kept['run']}")
         result = ask()
         if result.exit_code not in NOT_KEPT_EXIT_CODES:
             self._keep(path, key, result)
@@ -85,7 +86,7 @@ class ProbeCache:
 
 def provenance(sources: list[str]) -> str:
     """One phrase for where an image's facts came from: "probed now (3)", "cached from run X
-    (when) (4)", or both with their counts."""
+    (4)", or both with their counts."""
     counts: dict[str, int] = {}
     for source in sources:
         counts[source] = counts.get(source, 0) + 1
