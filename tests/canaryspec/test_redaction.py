@@ -18,3 +18,23 @@ def test_a_rendered_exchange_never_shows_a_secret():
     exchange = Exchange("POST", "http://h/api?api_key=s3cret", '{"secret": "s3cret"', 422,
                         "DB_PASSWORD=s3cret", 3.0)
     assert "s3cret" not in exchange.render()
+
+
+def test_redaction_takes_time_in_proportion_to_the_text_not_its_square():
+    # Seen on the real platform: an operation's body carries its whole strategy YAML; the
+    # exchanges of a 20-minute watch took over ten minutes to redact for the report.
+    import time
+
+    long_word = "a" * 200_000
+    started = time.process_time()
+    assert redact_text(long_word) == long_word
+    assert redact_text(f"{long_word} password: hunter2") == f"{long_word} password: ***"
+    assert time.process_time() - started < 5  # quadratic: minutes; linear: milliseconds
+
+
+def test_a_rendered_answer_is_cut_to_what_a_report_shows():
+    exchange = Exchange("GET", "http://h/api/v1/operations/x", None, 200,
+                        {"strategy_yaml": "# " + "=" * 50_000, "token": "s3cret"}, 3.0)
+    rendered = exchange.render()
+    assert "s3cret" not in rendered
+    assert len(rendered) < 6_000 and "characters in all" in rendered
