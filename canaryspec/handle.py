@@ -35,6 +35,7 @@ from canaryspec.jobs import (
     ProgressSample,
     StartedJob,
     describe,
+    paging_problems,
 )
 from canaryspec.outcomes import stable_cause
 from canaryspec.readiness import wait_for_services_ready
@@ -464,6 +465,21 @@ class CanaryHandle:
             raise AssertionError(f"the operations list with {filters}: {reply.brief()}")
         return OperationsList(filters, list(reply.body.get("data") or []),
                               reply.body.get("total_count"), reply.body.get("active_count"))
+
+    def operations_paging_problems(self, page_size: int) -> list[str]:
+        """Page through the operations list `page_size` at a time from offset 0, one page past
+        its end, and say where the pages disagree with the whole list read at once."""
+        def page(offset: int, limit: int) -> list[str]:
+            reply = self.api.operations(limit=limit, offset=offset)
+            if reply.status != 200 or not isinstance(reply.body, dict):
+                raise AssertionError(f"the operations list at offset={offset}&limit={limit}: "
+                                     f"{reply.brief()}")
+            return [str(e.get("operation_id")) for e in reply.body.get("data") or []]
+
+        whole = [str(e.get("operation_id")) for e in self.operations_list().entries]
+        # Ten pages at most: enough to see an offset ignored, repeated or off by one.
+        offsets = range(0, min(len(whole), 10 * page_size) + 1, page_size)
+        return paging_problems(whole, [(o, page_size, page(o, page_size)) for o in offsets])
 
     def listed(self, started: StartedJob) -> tuple[str, str] | None:
         """How the operations list of its type shows the job: (status, operation type), or

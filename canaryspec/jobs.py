@@ -434,6 +434,19 @@ class OperationsList:
         return problems
 
 
+def paging_problems(whole: list[str], pages: list[tuple[int, int, list[str]]]) -> list[str]:
+    """Whether pages of the list, read with (offset, limit), give the whole list's entries (ids,
+    newest first) each exactly once and in its order: a page is the slice [offset, offset +
+    limit) of the whole, the first page (offset 0) included."""
+    problems = []
+    for offset, limit, ids in pages:
+        expected = whole[offset:offset + limit]
+        if ids != expected:
+            problems.append(f"offset={offset}&limit={limit} gave {ids or 'nothing'}, where the "
+                            f"whole list holds {expected or 'nothing'} there")
+    return problems
+
+
 @dataclass(frozen=True)
 class ProgressSample:
     status: str

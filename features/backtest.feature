@@ -86,6 +86,12 @@ Feature: Backtesting
     And it is not listed among the "running" operations
     And the list's totals agree with its entries
 
+  # The pages of the list are slices of the whole: an offset ignored, off by one or refused at 0
+  # (the first page) shows as a page that is not the slice it should be.
+  Scenario: The operations list pages through every operation once, from the first
+    Given a completed backtest of "v3_minimal"
+    Then reading the operations list 2 at a time gives every entry once, in its order, from the first
+
   @use.with_profile=tradelab
   Scenario: The operations list names the strategy and symbol each job was asked for
     Given a completed backtest of "v3_minimal"

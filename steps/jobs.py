@@ -493,6 +493,13 @@ def step_list_totals(context: Context) -> None:
                                              f" entries)")
 
 
+@then("reading the operations list {size:d} at a time gives every entry once, in its order, "
+      "from the first")
+def step_list_pages(context: Context, size: int) -> None:
+    assert_that(context.canary.operations_paging_problems(size), empty(),
+                "the operations list read page by page")
+
+
 @then("its entry in the operations list names the strategy and symbol it was asked for")
 def step_entry_names_request(context: Context) -> None:
     entry = context.canary.operations_list().entry(context.job.operation_id) or {}

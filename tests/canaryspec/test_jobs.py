@@ -57,3 +57,20 @@ def test_an_operations_list_names_what_does_not_add_up():
     assert _listing({}, entries, 0, 0).problems() == [
         "total_count 0 is less than the 1 entries listed"]
     assert "reports no totals" in _listing({}, entries, None, 0).problems()[0]
+
+
+def test_pages_that_are_slices_of_the_whole_list_have_no_problem():
+    from canaryspec.jobs import paging_problems
+    whole = ["op5", "op4", "op3", "op2", "op1"]
+    pages = [(0, 2, ["op5", "op4"]), (2, 2, ["op3", "op2"]), (4, 2, ["op1"]), (6, 2, [])]
+    assert paging_problems(whole, pages) == []
+
+
+def test_an_ignored_or_refused_offset_is_a_paging_problem():
+    from canaryspec.jobs import paging_problems
+    whole = ["op3", "op2", "op1"]
+    ignored = paging_problems(whole, [(0, 2, ["op3", "op2"]), (2, 2, ["op3", "op2"])])
+    assert ignored == ["offset=2&limit=2 gave ['op3', 'op2'], where the whole list holds "
+                       "['op1'] there"]
+    off_by_one = paging_problems(whole, [(0, 2, ["op2", "op1"])])
+    assert "offset=0&limit=2 gave ['op2', 'op1']" in off_by_one[0]
