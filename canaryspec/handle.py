@@ -441,6 +441,15 @@ class CanaryHandle:
         reply = self.api.operation_results(started.operation_id)
         if reply.status != 200 or not isinstance(reply.body, dict):
             raise AssertionError(f"results of {started.operation_id}: {reply.brief()}")
+        # The contract's envelope, for this operation: a client that trusts `success` or reads
+        # another operation's results is misled however right the figures are.
+        problems = [f"it says success {reply.body.get('success')!r}"] \
+            if reply.body.get("success") is not True else []
+        if reply.body.get("operation_id") != started.operation_id:
+            problems.append(f"it answers for operation {reply.body.get('operation_id')!r}")
+        if problems:
+            raise AssertionError(f"results of {started.operation_id}: {'; '.join(problems)}: "
+                                 f"{reply.brief()}")
         return reply.body.get("results") or {}
 
     def backtest_metrics(self, started: StartedJob) -> dict[str, Any]:
