@@ -65,7 +65,8 @@ def test_wait_until_does_not_swallow_unlisted_errors():
         wait_until(lambda: {}["missing"], timeout=1, what="x")
 
 
-def test_wait_until_never_pauses_past_the_deadline():
+def _pauses_until_timeout(timeout: float, interval: float) -> list[float]:
+    """The pauses a wait that never succeeds takes before its deadline."""
     clock = FakeClock()
     pauses = []
 
@@ -74,23 +75,19 @@ def test_wait_until_never_pauses_past_the_deadline():
         clock.pause(seconds)
 
     with pytest.raises(WaitTimeout):
-        wait_until(lambda: Observation(False, None, "no"), timeout=2.2, interval=1, what="x",
-                   clock=clock, pause=pause)
+        wait_until(lambda: Observation(False, None, "no"), timeout=timeout, interval=interval,
+                   what="x", clock=clock, pause=pause)
+    return pauses
+
+
+def test_wait_until_never_pauses_past_the_deadline():
+    pauses = _pauses_until_timeout(2.2, 1)
     assert pauses[-1] == pytest.approx(2.2 - sum(pauses[:-1]))
     assert sum(pauses) == pytest.approx(2.2)
 
 
 def test_pauses_start_short_and_double_up_to_the_interval():
-    clock = FakeClock()
-    pauses = []
-
-    def pause(seconds):
-        pauses.append(seconds)
-        clock.pause(seconds)
-
-    with pytest.raises(WaitTimeout):
-        wait_until(lambda: Observation(False, None, "no"), timeout=3, interval=0.5, what="x",
-                   clock=clock, pause=pause)
+    pauses = _pauses_until_timeout(3, 0.5)
     assert pauses[:5] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.5])
     assert set(pauses[5:-1]) == {0.5}
 
