@@ -251,7 +251,8 @@ def _benchmark(args: list[str]) -> int:
         return code
     record = RunRecord.read(reports)
     measurement = benchmark.Measurement(
-        when=when, commit=benchmark.current_commit(PROJECT_ROOT), exit_code=code,
+        when=when, commit=record.environment.get("git.revision", "") if record else "",
+        exit_code=code,
         wall_seconds=round(total, 1), load_before=load_before,
         load_after=benchmark.load_average(),
         scenarios=len(record.scenarios) if record else 0,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ class Measurement:
     """One `make benchmark` run."""
 
     when: str                                   # ISO time, UTC
-    commit: str                                 # the checkout's HEAD ("" outside git)
+    commit: str                                 # the run record's git revision
     exit_code: int
     wall_seconds: float
     load_before: float                          # 1-min load average at start and at end
@@ -54,14 +53,6 @@ def jobs_of(record_jobs: list[dict[str, Any]]) -> dict[str, list[float]]:
         key = f"{job['job']} {job.get('strategy', '')}".strip()
         grouped.setdefault(key, []).append(float(job["seconds"]))
     return grouped
-
-
-def current_commit(cwd: Path) -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, text=True,
-                              capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def load_average() -> float:
