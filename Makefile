@@ -11,7 +11,7 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary smoke compare canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint benchmark verdicts mutants real-platform allure-report steps-catalog clean
+        lint hadolint integration-tests canary-suite benchmark verdicts mutants real-platform allure-report steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -32,9 +32,19 @@ canary-gpu: setup
 
 # Static checks first (seconds), unit tests, whole runs against broken images (integration),
 # the canary suite itself, then the self-check: every broken variant of the platform caught.
-test: setup lint unit integration
-	$(PY) -m canaryspec run $(BEHAVE_ARGS)
+# Side by side where they share only the engine: the unit tests (CPU) while the images build
+# (the engine's disk and Debian's archive), the integration tests while the canary suite waits
+# on the platform's timers. -O keeps each one's output in one piece.
+test: setup lint
+	$(MAKE) --no-print-directory -j2 -O unit images
+	$(MAKE) --no-print-directory -j2 -O integration-tests canary-suite
 	$(PY) -m canaryspec verdicts
+
+integration-tests canary-suite: venv
+integration-tests:
+	$(PY) -m pytest -m needs_images
+canary-suite:
+	$(PY) -m canaryspec run $(BEHAVE_ARGS)
 
 setup: host-packages venv base wheelhouse
 
@@ -72,8 +82,7 @@ unit: venv
 # Whole runs of the suite on the engine, each against a variant that breaks one thing
 # (a backend without alembic, Compose refusing the canary, SIGTERM/SIGINT mid-training, a
 # run killed with SIGKILL): the verdict and the clean-up they must give.
-integration: images
-	$(PY) -m pytest -m needs_images
+integration: images integration-tests
 
 lint: venv
 	$(VENV)/bin/ruff check .
