@@ -229,7 +229,8 @@ class ImageSet:
                 done.result()
         finally:
             # On a failure or an interrupt the other builds are not waited for: closing their
-            # connections ends them (the engine cancels a build its client left).
+            # connections ends the waits here (whether the engine then stops a build its client
+            # left is the engine's business; a half-built image is never tagged).
             for client in clients:
                 client.close()
             pool.shutdown(wait=False, cancel_futures=True)
