@@ -135,14 +135,19 @@ def judge_variant(variant: Variant, record: RunRecord) -> Judgement:
     return judgement
 
 
+def waits_on_timers(variant: Variant) -> bool:
+    """A fault variant: its scenarios wait on the platform's own timers (restarts, outages,
+    orphan timeouts); a selection that leaves the faults out (`not @faults`) is not one."""
+    return "@faults" in variant.tags and "not @faults" not in variant.tags
+
+
 def longest_first(variants: list[Variant]) -> list[Variant]:
     """The variants in the order to start them when several are judged at once: those whose
     scenarios wait on the platform's own timers (faults: restarts, outages, orphan timeouts)
     first, then those that run a whole feature, then those that run named scenarios; the
     catalogue's order within each."""
     def weight(variant: Variant) -> int:
-        waits_on_timers = "@faults" in variant.tags and "not @faults" not in variant.tags
-        return 2 * waits_on_timers + (not variant.names)
+        return 2 * waits_on_timers(variant) + (not variant.names)
 
     return sorted(variants, key=weight, reverse=True)
 

@@ -7,12 +7,9 @@ def test_faults_then_whole_features_then_named_scenarios() -> None:
     catalogue = verdicts.load_catalog()
     order = verdicts.longest_first(catalogue)
     assert sorted(v.name for v in order) == sorted(v.name for v in catalogue)
-    def faults(v: verdicts.Variant) -> bool:
-        return "@faults" in v.tags and "not @faults" not in v.tags
-
-    ranks = [2 * faults(v) + (not v.names) for v in order]
+    ranks = [2 * verdicts.waits_on_timers(v) + (not v.names) for v in order]
     assert ranks == sorted(ranks, reverse=True)
-    named_only = [v for v in catalogue if v.names and not faults(v)]
+    named_only = [v for v in catalogue if v.names and not verdicts.waits_on_timers(v)]
     assert [v for v in order if v in named_only] == named_only
 
 
