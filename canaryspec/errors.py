@@ -68,6 +68,14 @@ class CanaryUnavailable(AssertionError):
         self.evidence = evidence
 
 
+class ServiceStillStarting(CanaryUnavailable):
+    """A service the scenario restarted was still on its way up at the readiness deadline:
+    running, its health route not answering at all (not answering with an error). A hang and
+    a host too busy to start it in time look the same from outside, so the scenario is broken,
+    not failed; how fast the service starts is judged on its own ("starts within the health
+    window its deployment declares")."""
+
+
 class Finding(AssertionError):
     """The platform did not behave, and the step that saw it knows the defect's root cause: a
     short sentence that stays the same wherever the defect is met (the job and the platform's

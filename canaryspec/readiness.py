@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from canaryspec.canary import Canary
-from canaryspec.waiting import Observation, wait_until
+from canaryspec.errors import ServiceStillStarting
+from canaryspec.waiting import Observation, WaitTimeout, wait_until
 
 
 class ServiceFailed(AssertionError):
@@ -16,7 +17,10 @@ def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout:
     """Every service is ready (healthy, or a one-shot finished); stop at once, naming the cause,
     when one of them fails for good: a dead backend does not make us wait out the workers'
     deadline. A running service the engine calls unhealthy may still pass its check: it gets
-    until `timeout`. The canary notes when each was first seen ready (its start-up time)."""
+    until `timeout`. The canary notes when each was first seen ready (its start-up time).
+    At the deadline, services still on their way up (running, their health route silent) are
+    ServiceStillStarting (broken: too slow to judge here); any other is the WaitTimeout
+    (failed: up and not ready, e.g. answering its health route with an error)."""
 
     def check() -> Observation[dict[str, dict[str, str]]]:
         states = {s: canary.service_state(s) for s in services}
@@ -27,6 +31,17 @@ def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout:
         return Observation(not summary, {s: st.as_dict() for s, st in states.items()},
                            summary or "all ready")
 
-    wait_until(check, timeout=timeout, what=f"{', '.join(services)} becoming healthy",
-               interval=0.5, evidence=lambda: canary.evidence(services),
-               hint="read the service logs below; `-D keep=true` leaves the canary running")
+    try:
+        wait_until(check, timeout=timeout, what=f"{', '.join(services)} becoming healthy",
+                   interval=0.5, evidence=lambda: canary.evidence(services),
+                   hint="read the service logs below; `-D keep=true` leaves the canary running")
+    except WaitTimeout as late:
+        waiting = [s for s in services if not canary.is_ready(canary.service_state(s))]
+        if waiting and all(canary.still_starting(s) for s in waiting):
+            first = "; ".join(f"{s} first started in {canary.healthy_in[s]:g} s"
+                              for s in waiting if s in canary.healthy_in)
+            raise ServiceStillStarting(
+                f"{', '.join(waiting)} still starting {timeout:g} s later (running, its health "
+                f"route not answering yet): a hang, or a host too busy to start it in time"
+                + (f" ({first})" if first else ""), late.evidence) from late
+        raise

@@ -51,6 +51,10 @@ JOBS = {"training": JobKind("training", "training", f"{API}/trainings/start",
 # The canary's services and the image role each runs (the handoff's canary, on both platforms).
 SERVICE_ROLES = {"backend": "backend", "db": "db", "seed-data": "worker-cpu",
                  **{w.service: w.image_role for w in WORKERS.values()}}
+# The health route of each canary service that answers HTTP (the contract's, on both platforms):
+# what its own health check asks, and what the suite asks too while the engine's next probe of
+# a starting service is still to come.
+HEALTH_ROUTES = {"backend": f"{API}/health", **{w.service: "/health" for w in WORKERS.values()}}
 # The long-running services by the names the features give them.
 SERVICES = {"database": "db", "backend": "backend",
             **{f"{w.worker_type} worker": w.service for w in WORKERS.values()}}

@@ -79,3 +79,110 @@ def test_the_engine_not_calling_it_unhealthy_is_the_window_held():
 def test_engine_timestamps_are_read_to_the_microsecond():
     assert _epoch("2026-12-06T18:40:01.123456789Z") == pytest.approx(1796582401.123456)
     assert _epoch("0001-01-01T00:00:00Z") is None
+
+
+@pytest.mark.parametrize(("state", "ready"), [
+    pytest.param(ServiceState("backend", "running", "healthy", "0"), True, id="healthy"),
+    pytest.param(ServiceState("backend", "running", "starting", "0"), False,
+                 id="starting-and-silent"),
+    pytest.param(ServiceState("backend", "running", "starting", "0", answering=True), True,
+                 id="starting-but-answering-its-health-route"),
+    pytest.param(ServiceState("backend", "running", "unhealthy", "0"), False, id="unhealthy"),
+])
+def test_a_starting_service_is_ready_once_its_health_route_answers(state, ready):
+    canary = _canary()
+    canary.model = SimpleNamespace(one_shots=frozenset(), healthchecked=frozenset({"backend"}))
+    assert canary.is_ready(state) is ready
+
+
+class _HealthRoute:
+    """A local HTTP server standing in for a service's published health route."""
+
+    def __init__(self, status: int):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(status if self.path == "/api/v1/health" else 404)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def container(self) -> SimpleNamespace:
+        port = self.server.server_address[1]
+        return SimpleNamespace(attrs={"NetworkSettings": {"Ports": {"8000/tcp": [
+            {"HostIp": "127.0.0.1", "HostPort": str(port)}]}}})
+
+
+@pytest.mark.parametrize(("status", "answers"), [(200, True), (503, False)])
+def test_the_health_route_is_asked_on_the_services_published_port(status, answers):
+    route = _HealthRoute(status)
+    canary = _canary()
+    canary.model = SimpleNamespace(port_of=lambda service: 8000)
+    try:
+        assert canary._answers_health_route(route.container(), "backend") is answers
+    finally:
+        route.server.shutdown()
+
+
+def test_a_service_without_a_health_route_or_a_published_port_is_not_asked():
+    canary = _canary()
+    canary.model = SimpleNamespace(port_of=lambda service: 8000)
+    unpublished = SimpleNamespace(attrs={"NetworkSettings": {"Ports": {}}})
+    assert canary._answers_health_route(unpublished, "backend") is False
+    assert canary._answers_health_route(unpublished, "db") is False
+
+
+class _SlowCanary:
+    """A canary whose one service never becomes ready; `answers` is what its health route
+    says meanwhile (None: nothing listens yet)."""
+
+    def __init__(self, answers: int | None):
+        self.answers = answers
+        self.healthy_in = {"training-worker": 12.5}
+
+    def service_state(self, service):
+        return ServiceState(service, "running", "unhealthy", "0")
+
+    def has_failed(self, state):
+        return False
+
+    def note_ready(self, states):
+        pass
+
+    def is_ready(self, state):
+        return False
+
+    def describe_not_ready(self, states):
+        return "training-worker running/unhealthy"
+
+    def still_starting(self, service):
+        return self.answers is None
+
+    def evidence(self, services):
+        return "logs"
+
+
+def test_a_restarted_service_silent_at_the_deadline_is_not_judged():
+    from canaryspec.errors import ServiceStillStarting
+    from canaryspec.outcomes import CANARY_DOWN, Outcome, category_for
+    from canaryspec.readiness import wait_for_services_ready
+
+    with pytest.raises(ServiceStillStarting, match=r"first started in 12\.5 s") as raised:
+        wait_for_services_ready(_SlowCanary(None), ["training-worker"], timeout=0.1)
+    assert category_for(Outcome.BROKEN, str(raised.value), "ServiceStillStarting") is CANARY_DOWN
+
+
+def test_a_restarted_service_answering_with_an_error_at_the_deadline_fails():
+    from canaryspec.errors import ServiceStillStarting
+    from canaryspec.readiness import wait_for_services_ready
+    from canaryspec.waiting import WaitTimeout
+
+    with pytest.raises(WaitTimeout) as raised:
+        wait_for_services_ready(_SlowCanary(503), ["training-worker"], timeout=0.1)
+    assert not isinstance(raised.value, ServiceStillStarting)
