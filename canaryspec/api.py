@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from canaryspec.responses import MISSING, dig
-from canaryspec.vocabulary import API, JobKind
+from canaryspec.vocabulary import API, OPENAPI, JobKind
 
 # Values under keys like these never reach a report.
 SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|credential",
@@ -258,6 +258,39 @@ class PlatformClient:
     def cancel_operation(self, operation_id: str) -> Reply:
         return self.request("DELETE", f"{API}/operations/{operation_id}")
 
+    def api_document(self) -> Reply:
+        """The backend's OpenAPI document."""
+        return self.request("GET", OPENAPI)
+
     def strategies(self) -> Reply:
         return self.request("GET", f"{API}/strategies")
 
+
+
+def declared_statuses(document: Any, method: str, route: str) -> frozenset[int]:
+    """The HTTP statuses an OpenAPI document declares for one route (`route` as the document
+    writes it, e.g. /api/v1/operations/{operation_id}); empty when it declares none or the
+    document has no such route."""
+    try:
+        responses = document["paths"][route][method.lower()]["responses"]
+    except (KeyError, TypeError):
+        return frozenset()
+    return frozenset(int(code) for code in responses if str(code).isdigit())
+
+
+@dataclass(frozen=True)
+class RouteAnswer:
+    """One route's answer beside what the backend's API document declares for the route."""
+
+    route: str                 # as the document writes it (/api/v1/operations/{operation_id})
+    reply: Reply
+    declared: frozenset[int]
+
+    def refusal_problem(self) -> str:
+        """Why this answer is not a refusal the document declares ("" when it is one)."""
+        if self.reply.status < 400:
+            return f"{self.route} answered {self.reply.brief(200)}: not a refusal"
+        if self.reply.status not in self.declared:
+            return (f"{self.route} answered {self.reply.status}, a status its API document does "
+                    f"not declare for it (declared: {', '.join(map(str, sorted(self.declared)))})")
+        return ""

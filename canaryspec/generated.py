@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from canaryspec.vocabulary import API
+from canaryspec.vocabulary import API, OPENAPI
 
-OPENAPI = f"{API}/openapi.json"
 NEGATIVE, POSITIVE = "negative", "positive"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from canaryspec import hostile, interrupts, migrations
-from canaryspec.api import PlatformClient, Reply
+from canaryspec.api import PlatformClient, Reply, RouteAnswer, declared_statuses
 from canaryspec.canary import Canary, StopResult, file_exists
 from canaryspec.errors import Finding
 from canaryspec.generated import GeneratedRun, run_generated
@@ -496,6 +496,15 @@ class CanaryHandle:
         entry = self.operations_list(operation_type=started.job.operation_type) \
             .entry(started.operation_id)
         return (str(entry.get("status")), str(entry.get("operation_type"))) if entry else None
+
+    def operation_reads(self, operation_id: str) -> list[RouteAnswer]:
+        """The operations list and one operation's record, asked now, each beside the statuses
+        the backend's API document (fetched first) declares for its route."""
+        document = self.api.api_document().body
+        reads = [(f"{API}/operations", self.api.operations()),
+                 (f"{API}/operations/{{operation_id}}", self.api.operation(operation_id))]
+        return [RouteAnswer(route, reply, declared_statuses(document, "GET", route))
+                for route, reply in reads]
 
     def operations_recorded(self) -> int:
         """Rows in the operations table, read from the database itself (not the API)."""

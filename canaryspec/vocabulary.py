@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 API = "/api/v1"
+# Where the backend publishes its OpenAPI document (FastAPI's place for it, on both platforms).
+OPENAPI = f"{API}/openapi.json"
 
 IMAGE_ROLES = ("backend", "worker-cpu", "monolith", "db")
 # The roles the suite tests as images of the platform (the database is the platform's choice).

@@ -42,6 +42,7 @@ Feature: Faults a production deployment meets
     When the database is stopped under the running backend
     Then the backend reports the database as not connected
     And it keeps answering so through two of its own checks of the database
+    And reading the operations meanwhile is refused with answers its API document declares
     When the database service is started again
     Then the backend reports the database schema as migrated
     And the backend was not restarted

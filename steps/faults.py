@@ -88,6 +88,15 @@ def step_health_holds(context: Context) -> None:
     attach_text("how long the backend was watched", f"{seconds:g} s")
 
 
+@then("reading the operations meanwhile is refused with answers its API document declares")
+def step_reads_refused_as_documented(context: Context) -> None:
+    answers = context.canary.operation_reads(context.job.operation_id)
+    attach_text("answers while the database is down",
+                "\n".join(f"{a.route}: {a.reply.brief(300)}" for a in answers))
+    assert_that([a.refusal_problem() for a in answers if a.refusal_problem()], empty(),
+                "reading the operations while the database is down")
+
+
 @then("the backend was not restarted")
 def step_backend_not_restarted(context: Context) -> None:
     restarted = faults.restarted_since(context.canary, context.backend_marks)
