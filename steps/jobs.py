@@ -181,16 +181,18 @@ def step_completed_backtest(context: Context, strategy: str) -> None:
 @when('a backtest of "{strategy:Strategy}" is watched until it is done')
 def step_backtest_watched_to_done(context: Context, strategy: str) -> None:
     step_trained_model(context, strategy)
-    _start(context, BACKTEST, _backtest_request(context, strategy))
-    context.worker_when_done = context.canary.worker_status_once_done(context.job)
+    context.worker_when_done = context.canary.worker_when_done(
+        BACKTEST, _backtest_request(context, strategy))
+    context.job = context.worker_when_done.job
 
 
 @then("the worker that ran it is already listed available when it is seen done")
 def step_free_when_done(context: Context) -> None:
-    worker_id, status = context.worker_when_done
-    assert_that(status, equal_to("available"),
-                f"{context.job.operation_id} was seen done while its worker {worker_id} was "
-                f"still listed {status}: the worker waits for a health check to be offered jobs")
+    seen = context.worker_when_done
+    assert_that(seen.status, equal_to("available"),
+                f"{seen.job.operation_id} was seen done while its worker {seen.worker_id} was "
+                f"still listed {seen.status}: the worker waits for a health check to be offered "
+                "jobs")
 
 
 @when('another training of "{strategy:Strategy}" is started')
