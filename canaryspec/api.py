@@ -267,15 +267,15 @@ class PlatformClient:
 
 
 
-def declared_statuses(document: Any, method: str, route: str) -> frozenset[int]:
-    """The HTTP statuses an OpenAPI document declares for one route (`route` as the document
-    writes it, e.g. /api/v1/operations/{operation_id}); empty when it declares none or the
-    document has no such route."""
+def declared_statuses(document: Any, method: str, route: str) -> frozenset[str]:
+    """The response codes an OpenAPI document declares for one route (`route` as the document
+    writes it, e.g. /api/v1/operations/{operation_id}), as it writes them: "503", a range such
+    as "5XX", or "default"; empty when it has no such route."""
     try:
-        responses = document["paths"][route][method.lower()]["responses"]
-    except (KeyError, TypeError):
+        return frozenset(str(code) for code in
+                         document["paths"][route][method.lower()]["responses"])
+    except (KeyError, TypeError, AttributeError):
         return frozenset()
-    return frozenset(int(code) for code in responses if str(code).isdigit())
 
 
 @dataclass(frozen=True)
@@ -284,13 +284,19 @@ class RouteAnswer:
 
     route: str                 # as the document writes it (/api/v1/operations/{operation_id})
     reply: Reply
-    declared: frozenset[int]
+    declared: frozenset[str]   # its response codes as the document writes them
+
+    def declares(self, status: int) -> bool:
+        """The document declares this status for the route (itself, its range, or default)."""
+        return bool({str(status), f"{status // 100}XX", "default"} & self.declared)
 
     def refusal_problem(self) -> str:
-        """Why this answer is not a refusal the document declares ("" when it is one)."""
-        if self.reply.status < 400:
-            return f"{self.route} answered {self.reply.brief(200)}: not a refusal"
-        if self.reply.status not in self.declared:
+        """Why this answer is not what a route whose database is away must give — a server-side
+        refusal (5xx) the document declares — ("" when it is)."""
+        if self.reply.status // 100 != 5:
+            return (f"{self.route} answered {self.reply.brief(200)}: not a refusal saying the "
+                    "server cannot answer now (a 5xx)")
+        if not self.declares(self.reply.status):
             return (f"{self.route} answered {self.reply.status}, a status its API document does "
-                    f"not declare for it (declared: {', '.join(map(str, sorted(self.declared)))})")
+                    f"not declare for it (declared: {', '.join(sorted(self.declared)) or 'none'})")
         return ""

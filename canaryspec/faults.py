@@ -204,7 +204,9 @@ def start_before_database(handle: CanaryHandle) -> dict[str, Mark]:
     handle.stop_service(BACKEND)
     handle.canary.stop(DATABASE)
     handle.canary.start(BACKEND)
-    wait_for_services_ready(handle.canary, [BACKEND], timeout=handle.deadlines.ready)
+    # Coming up without its database is what the scenario judges: silent at the deadline fails.
+    wait_for_services_ready(handle.canary, [BACKEND], timeout=handle.deadlines.ready,
+                            judged=True)
     handle.reconnect()
     return marks(handle, [BACKEND])
 

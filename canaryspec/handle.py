@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -104,21 +103,13 @@ class WorkerWhenDone:
     job: StartedJob
     worker_id: str
     status: str
-    # The backend checked the worker's health after the job ended: the check, not the job's
-    # own report, may have set the status.
+    # The backend checked the worker's health since the job was last seen running: the check,
+    # not the job's own report, may have set the status.
     checked_since_done: bool
 
     def __str__(self) -> str:
         checked = ", health-checked since" if self.checked_since_done else ""
         return f"{self.job.operation_id}: {self.worker_id} {self.status}{checked}"
-
-
-def _later(first: str | None, than: str | None) -> bool:
-    """Whether timestamp `first` (ISO 8601, the backend's clock) is after `than`."""
-    try:
-        return datetime.fromisoformat(str(first)) > datetime.fromisoformat(str(than))
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -525,10 +516,13 @@ class CanaryHandle:
     def operation_reads(self, operation_id: str) -> list[RouteAnswer]:
         """The operations list and one operation's record, asked now, each beside the statuses
         the backend's API document (fetched first) declares for its route."""
-        document = self.api.api_document().body
+        document = self.api.api_document()
+        if document.status != 200 or not document.is_json_object:
+            raise AssertionError(f"the backend's API document could not be read: "
+                                 f"{document.brief(300)}")
         reads = [(f"{API}/operations", self.api.operations()),
                  (f"{API}/operations/{{operation_id}}", self.api.operation(operation_id))]
-        return [RouteAnswer(route, reply, declared_statuses(document, "GET", route))
+        return [RouteAnswer(route, reply, declared_statuses(document.body, "GET", route))
                 for route, reply in reads]
 
     def operations_recorded(self) -> int:
@@ -543,29 +537,48 @@ class CanaryHandle:
         return worker_id, types.get(worker_id)
 
     def worker_when_done(self, job: JobKind, request: dict[str, Any],
+                         on_started: Callable[[StartedJob], object] = lambda _: None,
                          attempts: int = 5) -> WorkerWhenDone:
         """Run the job and read its worker's status in the registry the moment the job is first
-        seen finished. A reading taken after a health check of that worker proves nothing (the
-        check itself may have freed it), so the job is run again, up to `attempts` times, until
-        a reading comes before any check: the verdict never rests on how fast this host looked."""
+        seen finished. A reading proves something only if the backend has not checked that
+        worker's health since the job was last seen running (the check itself may have set the
+        status, busy or free): otherwise the job is run again, up to `attempts` times, so the
+        verdict never rests on how fast this host looked. `on_started` gets each job sent."""
         seen: list[WorkerWhenDone] = []
         for _ in range(attempts):
             started = self.start(job, request)
-            op = started.finished(self.wait_for(started, TERMINAL,
-                                                timeout=self.deadlines.job_done, interval=0.05))
+            on_started(started)
+            checked_while_running: dict[str, Any] = {}
+
+            def check(started: StartedJob = started,
+                      stamps: dict[str, Any] = checked_while_running) -> Observation[Any]:
+                # The registry first, then the operation: stamps read before a "still running"
+                # answer were read while the job ran.
+                now = {w.worker_id: w.raw.get("last_health_check")
+                       for w in self.registered_workers(job.worker)}
+                op = self.operation(started.operation_id)
+                if op is None or not op.finished:
+                    stamps.clear()
+                    stamps.update(now)
+                return Observation(op is not None and op.finished, op, describe(op))
+
+            op = started.finished(self._wait(
+                check, timeout=self.deadlines.job_done, interval=0.05,
+                what=f"operation {started.operation_id} finishing",
+                services=["backend", job.worker.service]))
             workers = {w.worker_id: w for w in self.registered_workers(job.worker)}
             worker_id = self.responses.worker_of(op.raw)
             entry = workers.get(worker_id)
             reading = WorkerWhenDone(
                 started, worker_id, entry.status if entry else "not registered",
-                _later(entry.raw.get("last_health_check") if entry else None,
-                       op.raw.get("completed_at")))
-            if reading.status != "available" or not reading.checked_since_done:
+                entry is None or worker_id not in checked_while_running
+                or entry.raw.get("last_health_check") != checked_while_running[worker_id])
+            if not reading.checked_since_done:
                 return reading
             seen.append(reading)
         raise RuntimeError(f"not judged: in {attempts} {job.name}s the backend checked the "
-                           "worker's health between the job's end and the suite's reading "
-                           f"every time ({'; '.join(map(str, seen))})")
+                           "worker's health between the suite's last look at the running job "
+                           f"and its first look at the finished one ({'; '.join(map(str, seen))})")
 
     def strategies(self) -> list[str]:
         """The strategies the platform says jobs may name."""

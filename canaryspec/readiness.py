@@ -13,14 +13,16 @@ class ServiceFailed(AssertionError):
     """A service of the canary exited, died or turned unhealthy while we waited for it."""
 
 
-def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout: float) -> None:
+def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout: float,
+                            judged: bool = False) -> None:
     """Every service is ready (healthy, or a one-shot finished); stop at once, naming the cause,
     when one of them fails for good: a dead backend does not make us wait out the workers'
     deadline. A running service the engine calls unhealthy may still pass its check: it gets
     until `timeout`. The canary notes when each was first seen ready (its start-up time).
     At the deadline, services still on their way up (running, their health route silent) are
     ServiceStillStarting (broken: too slow to judge here); any other is the WaitTimeout
-    (failed: up and not ready, e.g. answering its health route with an error)."""
+    (failed: up and not ready, e.g. answering its health route with an error). `judged`: the
+    service coming up is the scenario's own property, so a silent one fails it too."""
 
     def check() -> Observation[dict[str, dict[str, str]]]:
         states = {s: canary.service_state(s) for s in services}
@@ -37,7 +39,9 @@ def wait_for_services_ready(canary: Canary, services: Sequence[str], *, timeout:
                    hint="read the service logs below; `-D keep=true` leaves the canary running")
     except WaitTimeout as late:
         waiting = [s for s in services if not canary.is_ready(canary.service_state(s))]
-        if waiting and all(canary.still_starting(s) for s in waiting):
+        if not waiting:
+            return  # ready by the time the deadline was noticed: ready, not late
+        if not judged and all(canary.still_starting(s) for s in waiting):
             first = "; ".join(f"{s} first started in {canary.healthy_in[s]:g} s"
                               for s in waiting if s in canary.healthy_in)
             raise ServiceStillStarting(

@@ -182,8 +182,8 @@ def step_completed_backtest(context: Context, strategy: str) -> None:
 def step_backtest_watched_to_done(context: Context, strategy: str) -> None:
     step_trained_model(context, strategy)
     context.worker_when_done = context.canary.worker_when_done(
-        BACKTEST, _backtest_request(context, strategy))
-    context.job = context.worker_when_done.job
+        BACKTEST, _backtest_request(context, strategy),
+        on_started=lambda started: _sent(context, started))
 
 
 @then("the worker that ran it is already listed available when it is seen done")
