@@ -662,11 +662,7 @@ class Canary:
                             int(container.attrs.get("RestartCount") or 0),
                             _epoch(state.get("StartedAt")),
                             answering=(status, health_status) == ("running", "starting")
-                            and self._answers_health_route(container, service))
-
-    def _answers_health_route(self, container: Container, service: str) -> bool:
-        """The service's health route answers 200 on its published port."""
-        return self._health_route_status(container, service) == 200
+                            and self._health_route_status(container, service) == 200)
 
     def _health_route_status(self, container: Container, service: str) -> int | None:
         """What the service's health route answers on its published port: an HTTP status, or

@@ -105,10 +105,10 @@ class WorkerWhenDone:
     status: str
     # The backend checked the worker's health since the job was last seen running: the check,
     # not the job's own report, may have set the status.
-    checked_since_done: bool
+    checked_since_running: bool
 
     def __str__(self) -> str:
-        checked = ", health-checked since" if self.checked_since_done else ""
+        checked = ", health-checked since" if self.checked_since_running else ""
         return f"{self.job.operation_id}: {self.worker_id} {self.status}{checked}"
 
 
@@ -573,7 +573,7 @@ class CanaryHandle:
                 started, worker_id, entry.status if entry else "not registered",
                 entry is None or worker_id not in checked_while_running
                 or entry.raw.get("last_health_check") != checked_while_running[worker_id])
-            if not reading.checked_since_done:
+            if not reading.checked_since_running:
                 return reading
             seen.append(reading)
         raise RuntimeError(f"not judged: in {attempts} {job.name}s the backend checked the "

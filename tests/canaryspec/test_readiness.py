@@ -125,7 +125,7 @@ def test_the_health_route_is_asked_on_the_services_published_port(status, answer
     canary = _canary()
     canary.model = SimpleNamespace(port_of=lambda service: 8000)
     try:
-        assert canary._answers_health_route(route.container(), "backend") is answers
+        assert (canary._health_route_status(route.container(), "backend") == 200) is answers
     finally:
         route.server.shutdown()
 
@@ -134,8 +134,8 @@ def test_a_service_without_a_health_route_or_a_published_port_is_not_asked():
     canary = _canary()
     canary.model = SimpleNamespace(port_of=lambda service: 8000)
     unpublished = SimpleNamespace(attrs={"NetworkSettings": {"Ports": {}}})
-    assert canary._answers_health_route(unpublished, "backend") is False
-    assert canary._answers_health_route(unpublished, "db") is False
+    assert canary._health_route_status(unpublished, "backend") is None
+    assert canary._health_route_status(unpublished, "db") is None
 
 
 class _SlowCanary:
