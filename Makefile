@@ -11,7 +11,7 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary smoke compare canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint integration-tests canary-suite benchmark verdicts mutants real-platform allure-report steps-catalog clean
+        lint hadolint integration-tests canary-suite self-check benchmark verdicts mutants real-platform allure-report steps-catalog clean
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -31,13 +31,17 @@ canary-gpu: setup
 	$(PY) -m canaryspec run --tags=@gpu features-gpu $(BEHAVE_ARGS)
 
 # Static checks first (seconds), unit tests, whole runs against broken images (integration),
-# the canary suite itself, then the self-check: every broken variant of the platform caught.
+# the canary suite itself, and the self-check: every broken variant of the platform caught.
 # Side by side where they share only the engine: the unit tests (CPU) while the images build
-# (the engine's disk and Debian's archive), the integration tests while the canary suite waits
-# on the platform's timers. -O keeps each one's output in one piece.
+# (the engine's disk and Debian's archive); then the self-check, the integration tests and the
+# canary suite at once — each has its own canaries, and much of each one's time is spent
+# waiting on the platform's timers (restarts, orphan timeouts), when the others use the CPU.
+# The self-check starts first: it is the longest. -O keeps each one's output in one piece.
 test: setup lint
 	$(MAKE) --no-print-directory -j2 -O unit images
-	$(MAKE) --no-print-directory -j2 -O integration-tests canary-suite
+	$(MAKE) --no-print-directory -j3 -O self-check integration-tests canary-suite
+
+self-check: venv
 	$(PY) -m canaryspec verdicts
 
 integration-tests canary-suite: venv
