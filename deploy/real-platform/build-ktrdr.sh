@@ -12,7 +12,9 @@
 #
 # Usage: deploy/real-platform/build-ktrdr.sh [KTRDR_TREE]   (default: ../ktrdr beside the project)
 # Env:   KTRDR_BUILD_MATERIAL (default ../shared/real-platform beside the project), FORCE=1 (rebuild/refill
-#        everything), BASE_IMAGE, DB_SOURCE_IMAGE, PYTHON_VERSION, POLL_INTERVAL, BASE_WAIT_TIMEOUT.
+#        everything), BASE_IMAGE, DB_SOURCE_IMAGE, PYTHON_VERSION, POLL_INTERVAL, BASE_WAIT_TIMEOUT,
+#        BUILD_CPU_SHARES (the build containers' CPU weight, default the engine's 1024; e.g. 64 to
+#        build in the background beside a run without slowing it: the build takes the idle CPU).
 # Idempotent: an image whose tag exists, a cache already filled from the same uv.lock with the
 # same uv, an already applied diff are all skipped.
 set -euo pipefail
@@ -35,6 +37,7 @@ db_target="timescale/timescaledb-ha:pg15"                # what ktrdr's canary c
 python_version="${PYTHON_VERSION:-3.13.0}"
 slim_tag="python:3.13-slim"                              # ktrdr's Dockerfiles all start FROM it
 poll="${POLL_INTERVAL:-10}"
+cpu_shares=(); [ -n "${BUILD_CPU_SHARES:-}" ] && cpu_shares=(--cpu-shares "$BUILD_CPU_SHARES")
 compose="$ktrdr/deploy/environments/canary/docker-compose.yml"
 
 # role -> tag; backend and worker-cpu are what ktrdr's canary compose runs, worker-gpu is the
@@ -99,7 +102,7 @@ build_standin() {
     tar -C "$prefix" -c --exclude="./lib/python3.13/site-packages" . | tar -C "$ctx/usrlocal" -x
     tmp_tag="canaryspec-ktrdr-build/python313-slim:unflattened"
     log "building $slim_tag stand-in from $base_image + $prefix"
-    docker build --force-rm -t "$tmp_tag" "$ctx"
+    docker build --force-rm "${cpu_shares[@]}" -t "$tmp_tag" "$ctx"
     # Flatten to one layer (like the official base layer, and so the __pycache__ the COPY
     # brought in and the RUN removed costs nothing). Import drops the config: carry ENV and CMD.
     local -a changes=()
@@ -219,7 +222,8 @@ build_role() {
     for attempt in 1 2; do
         if tar -C "$ktrdr" -c --exclude=./.git --exclude=./data --exclude=./models \
                --exclude="./offline/${exclude_cache[$role]}" . |
-           docker build --force-rm -f "deploy/docker/Dockerfile.$role" -t "${tag[$role]}" -; then
+           docker build --force-rm "${cpu_shares[@]}" -f "deploy/docker/Dockerfile.$role" \
+               -t "${tag[$role]}" -; then
             break
         fi
         [ "$attempt" = 2 ] && { log "building ${tag[$role]} failed twice"; return 1; }
