@@ -485,11 +485,13 @@ class CanaryHandle:
 
     def operations_list(self, **filters: Any) -> OperationsList:
         """The operations list for these filters (and a limit past what a canary holds)."""
-        reply = self.api.operations(limit=1000, **filters)
+        limit = 1000
+        reply = self.api.operations(limit=limit, **filters)
         if reply.status != 200 or not isinstance(reply.body, dict):
             raise AssertionError(f"the operations list with {filters}: {reply.brief()}")
         return OperationsList(filters, list(reply.body.get("data") or []),
-                              reply.body.get("total_count"), reply.body.get("active_count"))
+                              reply.body.get("total_count"), reply.body.get("active_count"),
+                              limit)
 
     def operations_paging_problems(self, page_size: int) -> list[str]:
         """Page through the operations list `page_size` at a time from offset 0, one page past
@@ -540,15 +542,20 @@ class CanaryHandle:
                          on_started: Callable[[StartedJob], object] = lambda _: None,
                          attempts: int = 5) -> WorkerWhenDone:
         """Run the job and read its worker's status in the registry the moment the job is first
-        seen finished. A reading proves something only if the backend has not checked that
-        worker's health since the job was last seen running (the check itself may have set the
-        status, busy or free): otherwise the job is run again, up to `attempts` times, so the
-        verdict never rests on how fast this host looked. `on_started` gets each job sent."""
+        seen finished (completed or failed). A reading proves something only if the backend has
+        not checked that worker's health since the job was last seen running, or since before
+        it was sent (the check itself may have set the status, busy or free): otherwise the job
+        is run again, up to `attempts` times, so the verdict never rests on how fast this host
+        looked. `on_started` gets each job sent."""
         seen: list[WorkerWhenDone] = []
         for _ in range(attempts):
+            # Read before the job is sent too: a job that ends before the first look (one that
+            # fails at once) is judged against the stamps from before it began.
+            checked_while_running: dict[str, Any] = {
+                w.worker_id: w.raw.get("last_health_check")
+                for w in self.registered_workers(job.worker)}
             started = self.start(job, request)
             on_started(started)
-            checked_while_running: dict[str, Any] = {}
 
             def check(started: StartedJob = started,
                       stamps: dict[str, Any] = checked_while_running) -> Observation[Any]:

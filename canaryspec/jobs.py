@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from canaryspec import oracle
@@ -410,13 +411,22 @@ class OperationsList:
     entries: list[dict[str, Any]]
     total_count: Any
     active_count: Any
+    limit: int  # the page size it was read with: fewer entries than this is the whole list
 
     def entry(self, operation_id: str) -> dict[str, Any] | None:
         return next((e for e in self.entries if e.get("operation_id") == operation_id), None)
 
+    @property
+    def complete(self) -> bool:
+        """The list holds every operation its filters select (it came in under its limit)."""
+        return len(self.entries) < self.limit
+
     def problems(self) -> list[str]:
         """What does not hold together: entries the filters should have left out, totals that
-        disagree with the entries (checked where the list holds everything it counts)."""
+        disagree with the entries. `total_count` counts what the filters select (the contract;
+        the real platform counts before it pages), so a list that holds all of it must hold
+        exactly that many; `active_count` counts every active operation, filters or not, so it
+        is checked on the unfiltered list."""
         problems = [f"{e.get('operation_id')} is {e.get(key)}, listed under {key}={value}"
                     for key, value in self.filters.items() if key in {"status", "operation_type"}
                     for e in self.entries if e.get(key) != value]
@@ -426,12 +436,51 @@ class OperationsList:
         if self.total_count < len(self.entries):
             problems.append(f"total_count {self.total_count} is less than the "
                             f"{len(self.entries)} entries listed")
-        if self.total_count == len(self.entries) and not self.filters.get("status"):
+        elif self.complete and self.total_count != len(self.entries):
+            problems.append(f"total_count is {self.total_count} but the list under "
+                            f"{self.filters or 'no filter'} holds {len(self.entries)} entries, "
+                            f"all it selects (fewer than its limit of {self.limit})")
+        if self.complete and not self.filters:
             active = sum(e.get("status") in ACTIVE for e in self.entries)
             if self.active_count != active:
                 problems.append(f"active_count is {self.active_count} but {active} of the "
                                 f"{len(self.entries)} operations listed are active")
         return problems
+
+    def order_problems(self, newest: str) -> list[str]:
+        """Whether the list is newest first (the contract) with `newest`, the operation started
+        last, at its head: each entry created no later than the one before it."""
+        problems = []
+        created = [(str(e.get("operation_id")), _moment(e.get("created_at")))
+                   for e in self.entries]
+        ids = [op_id for op_id, _ in created]
+        # Ahead of it only what was created at the same moment (a tie the list may order
+        # either way).
+        ahead = ids[:ids.index(newest)] if newest in ids else ids
+        ties = {op_id for op_id, moment in created
+                if moment is not None and moment == dict(created).get(newest)}
+        if newest not in ids or set(ahead) - ties:
+            where = f"at position {ids.index(newest) + 1}" if newest in ids else "not listed"
+            problems.append(f"{newest}, started last, is {where}; the list starts with "
+                            f"{ids[:3]}")
+        problems += [f"{later_id} (created {later}) is listed after {earlier_id} (created "
+                     f"{earlier})" for (earlier_id, earlier), (later_id, later)
+                     in itertools.pairwise(created)
+                     if earlier is not None and later is not None and later > earlier]
+        unreadable = [op_id for op_id, moment in created if moment is None]
+        if unreadable:
+            problems.append(f"{len(unreadable)} entries have no readable created_at: "
+                            f"{unreadable[:3]}")
+        return problems
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (naive ones taken as UTC), or None."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def paging_problems(whole: list[str], pages: list[tuple[int, int, list[str]]]) -> list[str]:

@@ -86,6 +86,10 @@ Feature: Backtesting
     And it is not listed among the "running" operations
     And the list's totals agree with its entries
 
+  Scenario: The operations list shows the newest operation first
+    Given a completed backtest of "v3_minimal"
+    Then the operations list shows it first, each entry created no later than the one before
+
   # The pages of the list are slices of the whole: an offset ignored, off by one or refused at 0
   # (the first page) shows as a page that is not the slice it should be.
   Scenario: The operations list pages through every operation once, from the first

@@ -28,6 +28,14 @@ Feature: Dispatch from the backend to the workers
     When a backtest of "v3_minimal" is watched until it is done
     Then the worker that ran it is already listed available when it is seen done
 
+  # A job that fails frees its worker the same way: the next job need not wait for a health
+  # check (or the 15 s after a dispatch when an "idle" answer is not believed).
+  @use.with_profile=tradelab @backtest
+  Scenario: A worker is free for the next job the moment its job has failed
+    When a backtest of "v3_minimal" with a model that does not exist is watched until it fails
+    Then the operation is recorded as "failed"
+    And the worker that ran it is already listed available when it is seen done
+
   @training @critical
   Scenario: A second training is refused while the only training worker is busy
     Given a long training of "v3_multi_symbol" is running
@@ -53,8 +61,14 @@ Feature: Dispatch from the backend to the workers
     When an unknown operation is looked up
     Then the platform says the operation was not found
 
-  Scenario: A finished operation cannot be cancelled
-    Given a completed backtest of "v3_minimal"
+  # A cancel that came too late leaves the outcome as it was: a failure stays a failure.
+  Scenario Outline: A <status> operation cannot be cancelled
+    Given a <status> backtest of "v3_minimal"
     When the finished operation is cancelled
-    Then the platform refuses, saying the operation is completed
-    And the operation is recorded as "completed"
+    Then the platform refuses, saying the operation is <status>
+    And the operation is recorded as "<status>"
+
+    Examples: Each way a job ends by itself
+      | status    |
+      | completed |
+      | failed    |

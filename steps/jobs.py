@@ -117,9 +117,13 @@ def step_start_backtest(context: Context, strategy: str) -> None:
     _start(context, BACKTEST, _backtest_request(context, strategy))
 
 
+def _never_trained(strategy: str) -> str:
+    return f"/mnt/ktrdr_data/models/{strategy}/never-trained.pt"
+
+
 @when('a backtest of "{strategy:Strategy}" is started with a model that does not exist')
 def step_start_backtest_without_model(context: Context, strategy: str) -> None:
-    context.model_path = f"/mnt/ktrdr_data/models/{strategy}/never-trained.pt"
+    context.model_path = _never_trained(strategy)
     _start(context, BACKTEST, jobs.backtest_request(strategy, model_path=context.model_path))
 
 
@@ -176,6 +180,20 @@ def step_completed_backtest(context: Context, strategy: str) -> None:
     step_trained_model(context, strategy)
     _start(context, BACKTEST, _backtest_request(context, strategy))
     _finish(context, {"completed"}, _deadlines(context).job_done)
+
+
+@given('a failed backtest of "{strategy:Strategy}"')
+def step_failed_backtest(context: Context, strategy: str) -> None:
+    step_start_backtest_without_model(context, strategy)
+    _finish(context, {"failed"}, _deadlines(context).job_done)
+
+
+@when('a backtest of "{strategy:Strategy}" with a model that does not exist is watched until '
+      'it fails')
+def step_failing_backtest_watched(context: Context, strategy: str) -> None:
+    context.worker_when_done = context.canary.worker_when_done(
+        BACKTEST, jobs.backtest_request(strategy, model_path=_never_trained(strategy)),
+        on_started=lambda started: _sent(context, started))
 
 
 @when('a backtest of "{strategy:Strategy}" is watched until it is done')
@@ -488,6 +506,14 @@ def step_not_listed_among(context: Context, status: str) -> None:
     assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
 
 
+@then("the operations list shows it first, each entry created no later than the one before")
+def step_list_newest_first(context: Context) -> None:
+    listing = context.canary.operations_list()
+    attach_json("operations list", listing.entries)
+    assert_that(listing.order_problems(context.job.operation_id), empty(),
+                f"the whole operations list ({len(listing.entries)} entries), newest first")
+
+
 @then("the list's totals agree with its entries")
 def step_list_totals(context: Context) -> None:
     listing = context.canary.operations_list()
@@ -515,10 +541,10 @@ def step_not_found(context: Context) -> None:
     assert_that(context.reply.status, equal_to(404), context.reply.brief())
 
 
-@then("the platform refuses, saying the operation is completed")
-def step_refused_finished(context: Context) -> None:
+@then("the platform refuses, saying the operation is {status:OperationStatus}")
+def step_refused_finished(context: Context, status: str) -> None:
     reply, op_id = context.reply, context.job.operation_id
     assert_that(reply.status, equal_to(400), reply.brief())
     # Both: the refusal is about this operation and says what state it is in.
-    assert_that(reply.mentions(op_id) and reply.mentions("completed"), equal_to(True),
-                f"the refusal does not say that {op_id} is completed: {reply.brief()}")
+    assert_that(reply.mentions(op_id) and reply.mentions(status), equal_to(True),
+                f"the refusal does not say that {op_id} is {status}: {reply.brief()}")

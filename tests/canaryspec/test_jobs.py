@@ -37,9 +37,9 @@ def test_bad_requests_go_to_their_route_as_written():
     assert len(sent) == len(BAD_REQUESTS)
 
 
-def _listing(filters, entries, total, active):
+def _listing(filters, entries, total, active, limit=1000):
     from canaryspec.jobs import OperationsList
-    return OperationsList(filters, entries, total, active)
+    return OperationsList(filters, entries, total, active, limit)
 
 
 def test_an_operations_list_that_holds_together_has_no_problem():
@@ -57,6 +57,46 @@ def test_an_operations_list_names_what_does_not_add_up():
     assert _listing({}, entries, 0, 0).problems() == [
         "total_count 0 is less than the 1 entries listed"]
     assert "reports no totals" in _listing({}, entries, None, 0).problems()[0]
+
+
+def test_a_filtered_list_that_holds_all_it_selects_must_count_exactly_that():
+    entries = [{"operation_id": "a", "status": "completed", "operation_type": "training"}]
+    # Counting every operation whatever the filter: more than the list selects.
+    assert _listing({"status": "completed"}, entries, 3, 0).problems() == [
+        "total_count is 3 but the list under {'status': 'completed'} holds 1 entries, all it "
+        "selects (fewer than its limit of 1000)"]
+    # A full page may not be all of it: more counted than listed is then no problem.
+    assert _listing({"status": "completed"}, entries, 3, 0, limit=1).problems() == []
+    # active_count counts every active operation: not judged on a filtered list.
+    assert _listing({"status": "completed"}, entries, 1, 2).problems() == []
+
+
+def _entry(op_id, created):
+    return {"operation_id": op_id, "created_at": created}
+
+
+def test_a_list_newest_first_with_the_last_started_at_its_head_has_no_order_problem():
+    from canaryspec.jobs import OperationsList
+    entries = [_entry("op_b", "2026-12-07T10:00:02.5+00:00"),
+               _entry("op_t", "2026-12-07T10:00:02Z"), _entry("op_x", "2026-12-07T09:00:00")]
+    assert OperationsList({}, entries, 3, 0, 1000).order_problems("op_b") == []
+    # A tie with the newest may come first.
+    tied = [_entry("op_y", "2026-12-07T10:00:02.5+00:00"), *entries]
+    assert OperationsList({}, tied, 4, 0, 1000).order_problems("op_b") == []
+
+
+def test_a_list_in_another_order_says_which_entries_are_out_of_place():
+    from canaryspec.jobs import OperationsList
+    by_id = [_entry("op_training_1", "2026-12-07T10:00:01Z"),
+             _entry("op_backtesting_2", "2026-12-07T10:00:02Z")]
+    problems = OperationsList({}, by_id, 2, 0, 1000).order_problems("op_backtesting_2")
+    assert problems == [
+        "op_backtesting_2, started last, is at position 2; the list starts with "
+        "['op_training_1', 'op_backtesting_2']",
+        "op_backtesting_2 (created 2026-12-07 10:00:02+00:00) is listed after op_training_1 "
+        "(created 2026-12-07 10:00:01+00:00)"]
+    unreadable = OperationsList({}, [_entry("op_a", None)], 1, 0, 1000).order_problems("op_a")
+    assert unreadable == ["1 entries have no readable created_at: ['op_a']"]
 
 
 def test_pages_that_are_slices_of_the_whole_list_have_no_problem():
