@@ -30,6 +30,12 @@ class WorkerKind:
     service: str
     image_role: str
 
+    @property
+    def fresh_id(self) -> str:
+        """The id a worker of this kind gives itself when none is configured (the contract's
+        `<type>-worker-<8hex>`: a random one each start), as a regular expression."""
+        return rf"{self.worker_type}-worker-[0-9a-f]{{8}}"
+
 
 @dataclass(frozen=True)
 class JobKind:

@@ -47,6 +47,7 @@ Feature: Worker registration
   Scenario Outline: A restarted <worker type> worker registers again, replacing only its own entry
     When the "<worker type>" worker is restarted
     Then a "<worker type>" worker is registered again under a new identity within 60 s
+    And its new identity is a random one of its type, as the contract forms them
     And its old identity is no longer registered
     And every other worker keeps its entry
 

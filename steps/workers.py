@@ -11,7 +11,7 @@ from hamcrest import (
 )
 
 from canaryspec.reports.attach import attach_text
-from canaryspec.vocabulary import WorkerKind
+from canaryspec.vocabulary import WORKERS, WorkerKind
 
 
 @then("the backend reports healthy")
@@ -89,8 +89,17 @@ def step_restarted_by_policy(context: Context) -> None:
 @then('a "{worker:WorkerKind}" worker is registered again under a new identity within '
       '{seconds:d} s')
 def step_reregistered(context: Context, worker: WorkerKind, seconds: int) -> None:
-    context.canary.registered_anew(worker, context.worker.worker_id,
-                                   timeout=context.settings.deadlines.bound(seconds))
+    context.registered = context.canary.registered_anew(
+        worker, context.worker.worker_id, timeout=context.settings.deadlines.bound(seconds))
+
+
+@then("its new identity is a random one of its type, as the contract forms them")
+def step_fresh_identity(context: Context) -> None:
+    kind = WORKERS[context.worker.worker_type]
+    for new in context.registered:
+        assert_that(new.worker_id, matches_regexp(f"^{kind.fresh_id}$"),
+                    f"the {kind.worker_type} worker came back under an id not of the contract's "
+                    "form")
 
 
 @then("its old identity is no longer registered")

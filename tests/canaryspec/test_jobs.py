@@ -115,3 +115,14 @@ def test_an_ignored_or_refused_offset_is_a_paging_problem():
     off_by_one = paging_problems(whole, [(0, 2, ["op2", "op1"])])
     assert "offset=0&limit=2 gave ['op2', 'op1']" in off_by_one[0]
 
+
+
+def test_a_fresh_worker_id_has_the_contracts_form_and_no_other():
+    import re
+
+    from canaryspec.vocabulary import WORKERS
+    form = WORKERS["training"].fresh_id
+    assert re.fullmatch(form, "training-worker-1a2b3c4d")
+    for other in ("training-worker-1a2b3c4d5e6f7a8b", "backtesting-worker-1a2b3c4d",
+                  "training-worker-1A2B3C4D", "worker-1a2b3c4d"):
+        assert not re.fullmatch(form, other), other
