@@ -323,6 +323,7 @@ def _verdicts(args: list[str]) -> int:
               f"{judgement.seconds:.0f} s", flush=True)
         return judgement
 
+    verdicts.TRIAL_RUNS.stop_on_signals()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         # Started longest first (what starts last sets when all are done), reported in
         # catalogue order.
@@ -330,7 +331,19 @@ def _verdicts(args: list[str]) -> int:
         judgements = [started_jobs[v.name].result() for v in variants]
     path = verdicts.write_reports(judgements, time.monotonic() - started, settings.reports_dir)
     print(path.read_text())
+    if verdicts.TRIAL_RUNS.stopped_by:
+        return _stopped(verdicts.TRIAL_RUNS.stopped_by)
     return 0 if all(j.clean for j in judgements) else 1
+
+
+def _stopped(signal_name: str) -> int:
+    """The self-check or the mutants were interrupted: each run under way tore its canary
+    down; what was not judged says so in the report. The shell's code for the signal."""
+    from canaryspec.interrupts import EXIT_CODES
+
+    print(f"canaryspec: interrupted by {signal_name}: what was under way was stopped and "
+          "cleaned up; the rest was not judged", file=sys.stderr)
+    return EXIT_CODES[signal_name]
 
 
 def _mutants(args: list[str]) -> int:
@@ -339,7 +352,7 @@ def _mutants(args: list[str]) -> int:
     import argparse
     from concurrent.futures import ThreadPoolExecutor
 
-    from canaryspec import mutants
+    from canaryspec import mutants, verdicts
     from canaryspec.images import connect_engine
 
     parser = argparse.ArgumentParser(prog="python -m canaryspec mutants")
@@ -361,6 +374,7 @@ def _mutants(args: list[str]) -> int:
     equivalent = mutants.load_equivalent()
     print(f"canaryspec: mutants: {len(sample)} of {len(sites)} sites (seed {options.seed}), "
           f"enumerated in {time.monotonic() - started:.0f} s", flush=True)
+    verdicts.TRIAL_RUNS.stop_on_signals()
     reports = settings.reports_dir / "mutants"
     shutil.rmtree(reports, ignore_errors=True)
     reports.mkdir(parents=True)
@@ -399,6 +413,8 @@ def _mutants(args: list[str]) -> int:
                                  failing_unmutated=failing_unmutated)
     print(path.read_text())
     print(f"canaryspec: mutants: {mutants.rate_line(results)}; {path}", flush=True)
+    if verdicts.TRIAL_RUNS.stopped_by:
+        return _stopped(verdicts.TRIAL_RUNS.stopped_by)
     return 1 if any(r.fate is mutants.Fate.NOT_JUDGED for r in results) else 0
 
 

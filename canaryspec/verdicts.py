@@ -17,14 +17,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 from docker import DockerClient
@@ -203,6 +206,51 @@ def remove_changed_images(client: DockerClient, settings: Settings, tag: str) ->
             client.images.remove(name)
 
 
+class TrialRuns:
+    """The suite runs this process started, one per trial. A signal that stops this process
+    (Ctrl-C, or CI's SIGTERM, which reaches only this process) is passed on to each, so each
+    tears its canary down and writes its reports as any interrupted run does; no trial starts
+    after it, and the trials' own clean-up (their images) still runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self.stopped_by: str | None = None  # the signal's name, once one came
+
+    def run(self, command: list[str], **popen: Any) -> int:
+        with self._lock:
+            if self.stopped_by:
+                raise TrialsStopped(self.stopped_by)
+            process = subprocess.Popen(command, **popen)
+            self._running.add(process)
+        try:
+            return process.wait()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+
+    def stop(self, signum: int, _frame: object = None) -> None:
+        """A signal handler: pass the signal on to every run, start no other."""
+        with self._lock:
+            self.stopped_by = self.stopped_by or signal.Signals(signum).name
+            for process in self._running:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signum)
+
+    def stop_on_signals(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.stop)
+
+
+class TrialsStopped(RuntimeError):
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(f"not judged: the self-check was interrupted by {signal_name}")
+
+
+# This process's runs: signal handlers are process-wide by nature.
+TRIAL_RUNS = TrialRuns()
+
+
 def run_suite_on(tag: str, tags: str, reports: Path, names: str = "",
                  extra_settings: tuple[str, ...] = ()) -> int:
     """The suite, in its own process, on the images tagged `tag`: only the features `tags`
@@ -218,8 +266,8 @@ def run_suite_on(tag: str, tags: str, reports: Path, names: str = "",
     env = {k: v for k, v in os.environ.items()
            if k not in {"CANARYSPEC_IMAGE_TAG", "CANARYSPEC_BUILD", "CANARYSPEC_REPORTS_DIR"}}
     with (reports.parent / f"{reports.name}.console.log").open("w") as console:
-        return subprocess.run(command, cwd=PROJECT_ROOT, stdout=console, env=env,
-                              stderr=subprocess.STDOUT).returncode
+        return TRIAL_RUNS.run(command, cwd=PROJECT_ROOT, stdout=console, env=env,
+                              stderr=subprocess.STDOUT)
 
 
 @dataclass
@@ -240,6 +288,9 @@ def run_trial(client: DockerClient, settings: Settings, *, tag: str,
     under `tag`, run the selected features against them; the images are removed after."""
     started = time.monotonic()
     trial = Trial()
+    if TRIAL_RUNS.stopped_by:  # nothing built, nothing to clean
+        trial.problem = str(TrialsStopped(TRIAL_RUNS.stopped_by))
+        return trial
     reports.mkdir(parents=True, exist_ok=True)
     building = False
     try:
@@ -254,7 +305,9 @@ def run_trial(client: DockerClient, settings: Settings, *, tag: str,
             trial.exit_code = run_suite_on(tag, tags, reports, names, tuple(
                 extra.replace("{tree}", str(tree)) for extra in extra_settings))
         trial.record = RunRecord.read(reports)
-        if trial.record is None:
+        if TRIAL_RUNS.stopped_by:  # an interrupted run proves nothing about the change
+            trial.problem = str(TrialsStopped(TRIAL_RUNS.stopped_by))
+        elif trial.record is None:
             trial.problem = f"the run left no run.json (exit {trial.exit_code})"
     except Exception as exc:  # a change that cannot be built or run is reported, not fatal
         trial.problem = f"{type(exc).__name__}: {exc}"

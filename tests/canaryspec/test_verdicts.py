@@ -4,6 +4,8 @@ every declared scenario did not pass for the declared reason."""
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 
 import pytest
 from behave.parser import parse_file
@@ -170,3 +172,28 @@ def test_a_trial_run_does_not_inherit_the_settings_it_sets(tmp_path, monkeypatch
     assert "CANARYSPEC_IMAGE_TAG" not in seen["env"]
     assert seen["env"]["CANARYSPEC_SLOW_HOST_FACTOR"] == "2"
     assert f"reports_dir={tmp_path / 'x'}" in seen["command"]
+
+
+def test_a_signal_to_the_self_check_reaches_its_runs_and_starts_no_other(tmp_path):
+    import signal
+    import threading
+
+    from canaryspec.verdicts import TrialRuns, TrialsStopped
+    runs = TrialRuns()
+    started = tmp_path / "started"
+    # A run that says it started, then waits for its signal as the suite does.
+    script = (f"import pathlib, signal, time; pathlib.Path({str(started)!r}).touch(); "
+              "signal.signal(signal.SIGTERM, lambda *_: exit(143)); time.sleep(60)")
+    codes: list[int] = []
+    worker = threading.Thread(target=lambda: codes.append(runs.run([sys.executable, "-c",
+                                                                     script])))
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # poll: the child's own start
+    runs.stop(signal.SIGTERM)
+    worker.join(timeout=20)
+    assert codes == [143]
+    assert runs.stopped_by == "SIGTERM"
+    with pytest.raises(TrialsStopped, match="interrupted by SIGTERM"):
+        runs.run([sys.executable, "-c", "pass"])
