@@ -386,6 +386,8 @@ def _mutants(args: list[str]) -> int:
         try:
             failing_unmutated = mutants.run_baseline(settings, areas, reports / "baseline")
         except RuntimeError as error:
+            if verdicts.TRIAL_RUNS.stopped_by:
+                return _stopped(verdicts.TRIAL_RUNS.stopped_by)
             print(f"canaryspec: mutants: {error}", file=sys.stderr)
             return 1
         print(f"canaryspec: mutants: {len(failing_unmutated)} scenario(s) do not pass unmutated"

@@ -213,7 +213,9 @@ class TrialRuns:
     after it, and the trials' own clean-up (their images) still runs."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: the handler (stop) may run on a thread that holds it (the mutants'
+        # baseline runs on the main thread, where signals are handled).
+        self._lock = threading.RLock()
         self._running: set[subprocess.Popen[bytes]] = set()
         self.stopped_by: str | None = None  # the signal's name, once one came
 
@@ -223,6 +225,8 @@ class TrialRuns:
                 raise TrialsStopped(self.stopped_by)
             process = subprocess.Popen(command, **popen)
             self._running.add(process)
+            if self.stopped_by:  # a signal came while it started: it gets it too
+                process.send_signal(signal.Signals[self.stopped_by])
         try:
             return process.wait()
         finally:

@@ -546,5 +546,5 @@ def step_refused_finished(context: Context, status: str) -> None:
     reply, op_id = context.reply, context.job.operation_id
     assert_that(reply.status, equal_to(400), reply.brief())
     # Both: the refusal is about this operation and says what state it is in.
-    assert_that(reply.mentions(op_id) and reply.mentions(status), equal_to(True),
+    assert_that(reply.mentions(op_id) and reply.says(status), equal_to(True),
                 f"the refusal does not say that {op_id} is {status}: {reply.brief()}")

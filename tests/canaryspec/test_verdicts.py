@@ -161,12 +161,12 @@ def test_a_trial_run_does_not_inherit_the_settings_it_sets(tmp_path, monkeypatch
 
     def fake_run(command, **kwargs):
         seen.update(command=command, env=kwargs["env"])
-        return subprocess.CompletedProcess(command, 0)
+        return 0
 
     monkeypatch.setenv("CANARYSPEC_REPORTS_DIR", "/elsewhere")
     monkeypatch.setenv("CANARYSPEC_IMAGE_TAG", "other")
     monkeypatch.setenv("CANARYSPEC_SLOW_HOST_FACTOR", "2")
-    monkeypatch.setattr(verdicts.subprocess, "run", fake_run)
+    monkeypatch.setattr(verdicts.TRIAL_RUNS, "run", fake_run)
     verdicts.run_suite_on("variant-x", "@images", tmp_path / "x")
     assert "CANARYSPEC_REPORTS_DIR" not in seen["env"]
     assert "CANARYSPEC_IMAGE_TAG" not in seen["env"]
