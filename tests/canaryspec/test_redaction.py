@@ -38,3 +38,19 @@ def test_a_rendered_answer_is_cut_to_what_a_report_shows():
     rendered = exchange.render()
     assert "s3cret" not in rendered
     assert len(rendered) < 6_000 and "characters in all" in rendered
+
+
+def test_a_large_answer_is_kept_only_as_far_as_the_report_shows_it():
+    import httpx
+
+    from canaryspec.api import MAX_SHOWN, PlatformClient
+    history = {"operation_id": "op_x",
+               "metrics": [{"epoch": n, "loss": 0.5} for n in range(20_000)]}
+    client = PlatformClient("http://platform")
+    client._http = httpx.Client(base_url="http://platform", transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, json=history)))
+    reply = client.request("GET", "/api/v1/operations/op_x")
+    assert reply.body == history  # the step reads all of it
+    kept = client.exchanges[-1].response_body
+    assert isinstance(kept, str) and len(kept) < MAX_SHOWN + 100
+    assert "characters in all" in kept
