@@ -44,7 +44,10 @@ def _start(context: Context, job: JobKind, request: dict) -> StartedJob:
 
 
 def _finish(context: Context, statuses: set[str], timeout: float) -> jobs.Operation:
-    final = context.canary.finish(context.job, statuses, timeout=timeout)
+    return _recorded(context, context.canary.finish(context.job, statuses, timeout=timeout))
+
+
+def _recorded(context: Context, final: jobs.Operation) -> jobs.Operation:
     context.run.record_job(context.job)
     attach_json(f"{context.job.job.name} operation", final.raw)
     return final
@@ -81,7 +84,9 @@ def _trained(context: Context, model: jobs.ModelSpec) -> str:
     """The model's path, training it first unless this run already did."""
     if model not in context.run.trained_models:
         _start(context, TRAINING, model.training_request())
-        _finish(context, {"completed"}, _deadlines(context).job_done)
+        # A precondition, not a judgement of speed: waited for as long as it makes progress
+        # (a fixed deadline failed every training two real-platform runs at once needed).
+        _recorded(context, context.canary.completes_while_progressing(context.job))
         # A model the platform says it trained must be there: its absence is its fault.
         step_model_saved(context)
         context.run.trained_models[model] = context.job.model_path()
