@@ -1,7 +1,7 @@
 # canaryspec — the two commands that matter on a fresh machine:
 #   make canary   run the canary suite against the default target (tradelab) and write reports/
-#   make test     the project's tests: lint, unit tests, whole runs against broken images, the
-#                 canary suite on the real engine, then the self-check (make verdicts)
+#   make test     the project's tests: lint, unit tests, then side by side: whole runs against
+#                 broken images, the canary suite on the real engine and the self-check (make verdicts)
 # Everything else here is a step of those two.
 
 SHELL := /bin/bash
