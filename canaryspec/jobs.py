@@ -453,14 +453,13 @@ class OperationsList:
         problems = []
         created = [(str(e.get("operation_id")), _moment(e.get("created_at")))
                    for e in self.entries]
-        ids = [op_id for op_id, _ in created]
+        ids, moments = [op_id for op_id, _ in created], dict(created)
         # Ahead of it only what was created at the same moment (a tie the list may order
         # either way).
-        ahead = ids[:ids.index(newest)] if newest in ids else ids
-        ties = {op_id for op_id, moment in created
-                if moment is not None and moment == dict(created).get(newest)}
-        if newest not in ids or set(ahead) - ties:
-            where = f"at position {ids.index(newest) + 1}" if newest in ids else "not listed"
+        if newest not in moments or any(
+                moments[op_id] is None or moments[op_id] != moments[newest]
+                for op_id in ids[:ids.index(newest)]):
+            where = f"at position {ids.index(newest) + 1}" if newest in moments else "not listed"
             problems.append(f"{newest}, started last, is {where}; the list starts with "
                             f"{ids[:3]}")
         problems += [f"{later_id} (created {later}) is listed after {earlier_id} (created "
