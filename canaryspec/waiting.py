@@ -15,6 +15,11 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 # The first pause of every wait (seconds); each next one doubles, up to the wait's interval.
 FIRST_PAUSE = 0.05
+# A check may take at most a fifth of a wait's time: after a check that took t seconds the
+# pause is at least this many times t. A cheap check (milliseconds) polls as fast as its
+# interval allows; an expensive one (the real platform's long training answers 15 MB per read)
+# polls no faster than its cost, instead of taking the host's CPU from the job it watches.
+PAUSE_PER_CHECK_SECOND = 4.0
 
 
 class WaitTimeout(AssertionError):
@@ -51,7 +56,8 @@ def wait_until(
 
     The pauses between checks start short and double up to `interval` (FIRST_PAUSE, 2x, 4x
     ...): a condition that holds almost at once is seen almost at once, a long wait costs no more
-    checks than before. Exceptions listed in `transient` (e.g. connection refused while a
+    checks than before. A check that is itself slow is repeated less often
+    (PAUSE_PER_CHECK_SECOND). Exceptions listed in `transient` (e.g. connection refused while a
     service boots) count as "not yet" and are reported as the last observation if the deadline
     passes.
     """
@@ -60,6 +66,7 @@ def wait_until(
     last = "nothing observed yet"
     last_value: object = None
     while True:
+        started = clock()
         try:
             seen = check()
             if seen.done:
@@ -67,10 +74,12 @@ def wait_until(
             last, last_value = seen.summary, seen.value
         except transient as exc:
             last, last_value = f"{type(exc).__name__}: {exc}", exc
-        remaining = deadline - clock()
+        now = clock()
+        remaining = deadline - now
         if remaining <= 0:
             break
-        pause(min(next_pause, remaining))  # poll: between checks, never past the deadline
+        # Poll: between checks, never past the deadline, never mostly checking.
+        pause(min(max(next_pause, PAUSE_PER_CHECK_SECOND * (now - started)), remaining))
         next_pause = min(next_pause * 2, interval)
     message = f"{what} did not happen within {timeout:g} s. Last observed: {last}."
     if hint:

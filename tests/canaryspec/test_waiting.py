@@ -97,3 +97,22 @@ def test_a_condition_that_holds_soon_is_seen_soon():
     # Done 0.1 s after the wait starts: seen at 0.15 s, not at the 2 s interval.
     assert wait_until(lambda: Observation(clock() >= 0.1, clock(), "t"), timeout=10, interval=2,
                       what="x", clock=clock, pause=clock.pause) == pytest.approx(0.15)
+
+
+def test_a_check_that_is_slow_itself_is_repeated_less_often():
+    # Each check takes 0.5 s (a 15 MB answer read): the pauses grow to four times that, not
+    # the 0.1 s interval, so watching takes at most a fifth of the time.
+    clock = FakeClock()
+    pauses = []
+
+    def check():
+        clock.pause(0.5)
+        return Observation(False, None, "running")
+
+    def pause(seconds):
+        pauses.append(seconds)
+        clock.pause(seconds)
+
+    with pytest.raises(WaitTimeout):
+        wait_until(check, timeout=20, interval=0.1, what="x", clock=clock, pause=pause)
+    assert pauses[:-1] and pauses[:-1] == pytest.approx([2.0] * (len(pauses) - 1))
