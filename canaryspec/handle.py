@@ -40,6 +40,7 @@ from canaryspec.jobs import (
 from canaryspec.outcomes import stable_cause
 from canaryspec.readiness import wait_for_services_ready
 from canaryspec.responses import MISSING, dig
+from canaryspec.seeding import Period
 from canaryspec.settings import Settings
 from canaryspec.vocabulary import API, WORKERS, JobKind, WorkerKind
 from canaryspec.waiting import Observation, WaitTimeout, wait_until
@@ -157,6 +158,28 @@ class CanaryHandle:
     def send(self, job: JobKind, request: dict[str, Any] | str) -> StartedJob:
         """Ask the backend for a job, whatever the answer (the steps judge it)."""
         return StartedJob(job, request, self.api.start(job, request))
+
+    def send_late_report(self, started: StartedJob, status: str = "running") -> Reply:
+        """As the worker that ran it, report the ended operation `status` again, as a report
+        delayed on the network or sent twice arrives (tradelab's own report channel)."""
+        op = self.operation(started.operation_id)
+        if op is None:
+            raise AssertionError(f"{started.operation_id} is not known to the backend")
+        return self.api.request("POST", f"{API}/operations/{started.operation_id}/report",
+                                json_body={"worker_id": self.responses.worker_of(op.raw),
+                                           "status": status, "percentage": 50.0,
+                                           "current_step": "a late report"})
+
+    def period_without_data(self, period: Period) -> Period:
+        """`period`, known to hold no bars: the market data the suite seeded ends before it.
+        Where the suite did not seed the data, or it reaches into the period, the scenario
+        cannot be judged here."""
+        data = self.settings.profile.market_data
+        if data is None or period.start < data.end:
+            raise RuntimeError(f"{period.name} ({period.start}) is not known to hold no bars: "
+                               f"the seeded market data ends "
+                               f"{data.end if data else 'where the platform put it'}")
+        return period
 
     def send_bad_request(self, case: BadRequest) -> tuple[Reply, StartedJob | None]:
         """Send a hostile request as it is; the job it asked for, should it be accepted."""

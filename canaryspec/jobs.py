@@ -344,7 +344,9 @@ class Operation:
 
     def sample(self) -> ProgressSample:
         return ProgressSample(self.status, self.percentage, self.current_step,
-                              self.steps_completed, self.steps_total)
+                              self.steps_completed, self.steps_total,
+                              *(str(self.raw.get(name) or "") for name in
+                                ("created_at", "started_at", "completed_at")))
 
     @property
     def finished(self) -> bool:
@@ -430,6 +432,9 @@ class OperationsList:
         problems = [f"{e.get('operation_id')} is {e.get(key)}, listed under {key}={value}"
                     for key, value in self.filters.items() if key in {"status", "operation_type"}
                     for e in self.entries if e.get(key) != value]
+        if self.filters.get("active_only"):
+            problems += [f"{e.get('operation_id')} is {e.get('status')}, listed under "
+                         "active_only" for e in self.entries if e.get("status") not in ACTIVE]
         if not isinstance(self.total_count, int) or not isinstance(self.active_count, int):
             return [*problems, f"the list reports no totals (total_count "
                                f"{self.total_count!r}, active_count {self.active_count!r})"]
@@ -502,6 +507,10 @@ class ProgressSample:
     current_step: str
     steps_completed: int = 0
     steps_total: int = 0
+    # The operation's moments as it reported them at this reading (the contract's fields).
+    created_at: str = ""
+    started_at: str = ""
+    completed_at: str = ""
 
 
 def rising_readings(samples: list[ProgressSample]) -> list[ProgressSample]:
@@ -550,6 +559,53 @@ def life_problems(samples: list[ProgressSample], ends: str) -> list[str]:
     last = samples[-1] if samples else None
     if last and last.status == "completed" and last.steps_completed != last.steps_total:
         problems.append(f"it completed at step {last.steps_completed} of {last.steps_total}")
+    return problems
+
+
+def no_data_problem(started: StartedJob, period: Period) -> str | None:
+    """Whether a backtest over a period with no bars ended as it must (None) or how it did
+    not: refused (4xx) or failed, either way saying which dates it had no data for (the
+    period's start or end as written in the request). Completing is not an answer: there was
+    nothing to trade, and a result of zeros reads as a strategy that never traded."""
+    dates = (period.start.isoformat(), period.end.isoformat())
+    if not started.accepted:
+        # Its own words: a refusal that repeats the request back names every date in it.
+        named = any(started.reply.says(day) for day in dates)
+        ended = f"refused: {started.reply.brief()}"
+        if not 400 <= started.reply.status < 500:
+            return f"the backtest over {period.name} was answered {started.reply.brief()}"
+    else:
+        final = started.final
+        if final is None or final.status != "failed":
+            return (f"the backtest over {period.name} ({dates[0]} to {dates[1]}), where its "
+                    f"market has no bars, ended {describe(final)}, not failed")
+        named = any(day in final.error_message for day in dates)
+        ended = f"failed: {final.error_message!r}"
+    if not named:
+        return (f"the backtest over {period.name} was {ended}, naming neither {dates[0]} nor "
+                f"{dates[1]}")
+    return None
+
+
+def moment_problems(samples: list[ProgressSample]) -> list[str]:
+    """Whether the operation's moments tell its life: created, then started once (the moment
+    never moves once set), then completed when it ended; each no earlier than the one before."""
+    problems = []
+    started = [s.started_at for s in samples if s.started_at]
+    for before, after in itertools.pairwise(dict.fromkeys(started)):
+        problems.append(f"its started_at moved from {before} to {after} while it ran")
+    last = samples[-1] if samples else None
+    if last is None or last.status not in TERMINAL:
+        return problems
+    moments = {name: getattr(last, name) for name in ("created_at", "started_at",
+                                                      "completed_at")}
+    missing = [name for name, value in moments.items() if _moment(value) is None]
+    if missing:
+        return [*problems, f"it ended {last.status} without a readable "
+                           f"{' or '.join(missing)} ({moments})"]
+    for (earlier, a), (later, b) in itertools.pairwise(moments.items()):
+        if _moment(b) < _moment(a):  # type: ignore[operator]
+            problems.append(f"its {later} {b} is before its {earlier} {a}")
     return problems
 
 

@@ -52,6 +52,8 @@ PERIODS = {p.name: p for p in (
     Period("the training quarter", date(2024, 1, 1), date(2024, 4, 1)),
     Period("the following quarter", date(2024, 4, 1), date(2024, 7, 1)),
     Period("the backtest month", date(2024, 7, 1), date(2024, 8, 1)),
+    # Past every profile's market data (both end on 2025-01-01): a period with no bars.
+    Period("a month after the market data ends", date(2025, 6, 1), date(2025, 7, 1)),
 )}
 PLANTED_PERIODS = (PERIODS["the training quarter"], PERIODS["the backtest month"])
 # Each planted symbol's pattern inside the planted periods; outside them, the other one.

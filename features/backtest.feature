@@ -46,6 +46,14 @@ Feature: Backtesting
     When that model is backtested twice on EURUSD over the backtest month
     Then both backtests report the same metrics
 
+  # Nothing to trade is an error the researcher must see: a result of zeros would read as a
+  # strategy that never traded.
+  @handoff.backtest_lifecycle
+  Scenario: A backtest over a month with no market data fails, naming the dates
+    Given a "v3_minimal" model trained on EURUSD over the training quarter
+    When that model is backtested on EURUSD over a month after the market data ends, where there are no bars
+    Then the backtest is refused or fails, naming the period it has no data for
+
   @use.with_profile=tradelab @handoff.backtest_lifecycle
   Scenario: A backtest reports the model it replayed, byte for byte
     Given a "v3_minimal" model trained on EURUSD over the training quarter
@@ -84,6 +92,7 @@ Feature: Backtesting
     Given a completed backtest of "v3_minimal"
     Then it is listed among the "completed" "backtesting" operations
     And it is not listed among the "running" operations
+    And it is not listed among the active operations
     And the list's totals agree with its entries
 
   Scenario: The operations list shows the newest operation first

@@ -72,3 +72,16 @@ Feature: Dispatch from the backend to the workers
       | status    |
       | completed |
       | failed    |
+
+  # A worker's report that arrives after the end (delayed on the network, or sent twice)
+  # changes nothing: what ended stays ended. The report channel is tradelab's own.
+  @use.with_profile=tradelab
+  Scenario Outline: A <status> operation stays <status> when a late report says it is running
+    Given a <status> backtest of "v3_minimal"
+    When its worker's late report says it is running again
+    Then it is still recorded as "<status>"
+
+    Examples: Each way a job ends by itself
+      | status    |
+      | completed |
+      | failed    |

@@ -44,6 +44,7 @@ Feature: Model training
   Scenario: A long training shows its progress to the end and is never taken for an orphan
     When a long training of "v3_multi_symbol" is started
     Then it is watched until it completes, its progress rising and never falling back
+    And its record says when it was created, started once and ended, in that order
     And it ran longer than the backend's orphan timeout without being failed
 
   @critical @handoff.training_lifecycle

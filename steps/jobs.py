@@ -172,6 +172,23 @@ def step_backtest_model_at_costs(context: Context, market: str, period: jobs.Per
     _finish(context, {"completed"}, _deadlines(context).job_done)
 
 
+@when("that model is backtested on {market:Market} over {period:Period}, where there are no bars")
+def step_backtest_model_without_data(context: Context, market: str, period: jobs.Period) -> None:
+    context.period = context.canary.period_without_data(period)
+    model_path = _trained(context, context.model)
+    context.canary.available_worker(BACKTEST.worker, timeout=_deadlines(context).worker_free)
+    _sent(context, context.canary.send(BACKTEST, jobs.market_request(
+        context.model.strategy, market, period, model_path)))
+    if context.job.accepted:
+        _finish(context, set(jobs.TERMINAL), _deadlines(context).job_done)
+
+
+@then("the backtest is refused or fails, naming the period it has no data for")
+def step_no_data_named(context: Context) -> None:
+    problem = jobs.no_data_problem(context.job, context.period)
+    assert_that(problem, none(), problem or "")
+
+
 @when("that model is backtested twice on {market:Market} over {period:Period}")
 def step_backtest_model_twice(context: Context, market: str, period: jobs.Period) -> None:
     context.backtests = []
@@ -300,6 +317,12 @@ def step_watched_to_completion(context: Context) -> None:
                                    f"(every reading: {jobs.shown(context.samples)})")
 
 
+@then("its record says when it was created, started once and ended, in that order")
+def step_moments_in_order(context: Context) -> None:
+    problems = jobs.moment_problems(context.samples)
+    assert_that(problems, empty(), f"{context.job.operation_id}: {'; '.join(problems)}")
+
+
 @then("it ran longer than the backend's orphan timeout without being failed")
 def step_outlived_orphan_timeout(context: Context) -> None:
     timeout_s, every_s = context.canary.orphan_timeout()
@@ -316,6 +339,21 @@ def step_outlived_orphan_timeout(context: Context) -> None:
 def step_operation_status(context: Context, status: str) -> None:
     final = context.canary.wait_for(context.job, {status}, timeout=_deadlines(context).status)
     attach_json("operation", final.raw)
+
+
+@when("its worker's late report says it is running again")
+def step_late_report(context: Context) -> None:
+    context.reply = context.canary.send_late_report(context.job)
+
+
+@then('it is still recorded as "{status:OperationStatus}"')
+def step_still_recorded(context: Context, status: str) -> None:
+    # Read once, now: waiting for the status would wait out a sweeper that ends it again.
+    assert_that(context.reply.status, less_than(500), f"the late report: {context.reply.brief()}")
+    now = context.canary.operation(context.job.operation_id)
+    assert_that(now.status if now else None, equal_to(status),
+                f"{context.job.operation_id} after a late report ({context.reply.brief()}): "
+                f"{jobs.describe(now)}")
 
 
 @then('the operation is recorded as "{status:OperationStatus}" once the backend\'s orphan '
@@ -508,6 +546,14 @@ def step_not_listed_among(context: Context, status: str) -> None:
     listing = context.canary.operations_list(status=status)
     assert_that(listing.entry(context.job.operation_id), none(),
                 f"{context.job.operation_id} is listed among the {status} operations")
+    assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
+
+
+@then("it is not listed among the active operations")
+def step_not_listed_active(context: Context) -> None:
+    listing = context.canary.operations_list(active_only=True)
+    assert_that(listing.entry(context.job.operation_id), none(),
+                f"{context.job.operation_id} is listed among the active operations")
     assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
 
 

@@ -71,6 +71,15 @@ def test_a_filtered_list_that_holds_all_it_selects_must_count_exactly_that():
     assert _listing({"status": "completed"}, entries, 1, 2).problems() == []
 
 
+def test_an_active_only_list_holds_only_active_operations():
+    entries = [{"operation_id": "a", "status": "completed", "operation_type": "training"},
+               {"operation_id": "b", "status": "running", "operation_type": "training"}]
+    # The filter dropped: a finished operation listed among the active ones.
+    assert _listing({"active_only": True}, entries, 2, 1).problems() == [
+        "a is completed, listed under active_only"]
+    assert _listing({"active_only": True}, entries[1:], 1, 1).problems() == []
+
+
 def _entry(op_id, created):
     return {"operation_id": op_id, "created_at": created}
 

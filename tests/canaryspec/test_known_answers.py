@@ -1,13 +1,14 @@
 """The seeded market data as an oracle, and the whole-life judgement of a job: pure functions."""
 
 import itertools
+from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 
 import pytest
 
 from canaryspec.canary import Canary, ComposeModel
-from canaryspec.jobs import KnownAnswer, ModelSpec, ProgressSample, life_problems
+from canaryspec.jobs import KnownAnswer, ModelSpec, ProgressSample, life_problems, moment_problems
 from canaryspec.responses import Responses
 from canaryspec.seeding import PERIODS, MarketData, Period, planted_pattern
 
@@ -98,14 +99,21 @@ def test_a_feature_row_against_the_planted_data_is_the_suites_error():
 def _samples(*readings: tuple[str, float]) -> list[ProgressSample]:
     """Readings of a job of ten steps, one step per 10 %."""
     return [ProgressSample(status, pct, "epoch" if status == "running" else status,
-                           min(10, int(pct // 10)), 10 if status != "pending" else 0)
+                           min(10, int(pct // 10)), 10 if status != "pending" else 0,
+                           CREATED, STARTED if status != "pending" else "",
+                           ENDED if status in {"completed", "failed", "cancelled"} else "")
             for status, pct in readings]
+
+
+CREATED, STARTED, ENDED = ("2026-12-07T10:00:00+00:00", "2026-12-07T10:00:01+00:00",
+                           "2026-12-07T10:00:09+00:00")
 
 
 def test_a_whole_healthy_life_has_no_problem():
     life = _samples(("pending", 0), ("running", 0), ("running", 10), ("running", 50),
                     ("completed", 100))
     assert life_problems(life, ends="completed") == []
+    assert moment_problems(life) == []
 
 
 @pytest.mark.parametrize(("life", "problem"), [
@@ -121,6 +129,20 @@ def test_a_whole_healthy_life_has_no_problem():
 ])
 def test_each_wrong_turn_of_a_life_is_named(life, problem):
     assert any(problem in found for found in life_problems(life, ends="completed"))
+
+
+def test_a_start_moment_that_moves_or_moments_out_of_order_are_named():
+    life = _samples(("running", 10), ("running", 50), ("completed", 100))
+    # Every report sets started_at again.
+    moved = [life[0], replace(life[1], started_at="2026-12-07T10:00:05+00:00"), life[2]]
+    assert "its started_at moved from 2026-12-07T10:00:01+00:00 to 2026-12-07T10:00:05+00:00" \
+        " while it ran" in moment_problems(moved)
+    backwards = [*life[:2], replace(life[2], completed_at="2026-12-07T09:59:00+00:00")]
+    assert any("completed_at 2026-12-07T09:59:00+00:00 is before its started_at" in p
+               for p in moment_problems(backwards))
+    unstamped = [*life[:2], replace(life[2], completed_at="")]
+    assert any("without a readable completed_at" in p
+               for p in moment_problems(unstamped))
 
 
 def test_steps_must_be_counted_up_to_their_total():
@@ -143,3 +165,39 @@ def test_a_named_data_volume_is_seeded_under_the_canarys_own_project_name():
     assert canary._seeded_volume(mount) == ("canary-r1-shared-ab12_shared", "data")
     config["volumes"]["shared"]["name"] = "fixed-by-the-file"
     assert canary._seeded_volume(mount) == ("fixed-by-the-file", "data")
+
+
+def _backtest(reply_status, body, final=None):
+    from canaryspec.api import Reply
+    from canaryspec.jobs import Operation, StartedJob
+    from canaryspec.vocabulary import JOBS
+    started = StartedJob(JOBS["backtest"], {}, Reply(reply_status, body))
+    if final is not None:
+        started.final = Operation.of({"operation_id": "op_1", **final})
+    return started
+
+
+NO_BARS = PERIODS["a month after the market data ends"]
+
+
+@pytest.mark.parametrize(("started", "problem"), [
+    # Failed, naming the dates: as it must.
+    (_backtest(200, {"operation_id": "op_1"}, {
+        "status": "failed",
+        "error_message": "only 0 bars of EURUSD 1h between 2025-06-01 and 2025-07-01"}), None),
+    # Refused up front in its own words: as good.
+    (_backtest(422, {"detail": "no bars of EURUSD before 2025-07-01"}), None),
+    # Completed with zeros: the regression.
+    (_backtest(200, {"operation_id": "op_1"}, {"status": "completed"}), "not failed"),
+    # Failed, but saying nothing of the dates.
+    (_backtest(200, {"operation_id": "op_1"}, {"status": "failed", "error_message": "oops"}),
+     "naming neither 2025-06-01 nor 2025-07-01"),
+    # A refusal that only repeats the request back does not name the dates.
+    (_backtest(422, {"detail": [{"msg": "bad", "input": {"start_date": "2025-06-01"}}]}),
+     "naming neither"),
+    (_backtest(500, "Internal Server Error"), "was answered 500"),
+])
+def test_a_backtest_with_no_bars_must_fail_naming_its_dates(started, problem):
+    from canaryspec.jobs import no_data_problem
+    found = no_data_problem(started, NO_BARS)
+    assert found == problem if problem is None else problem in found
