@@ -850,6 +850,16 @@ class CanaryHandle:
     def schema_snapshot(self) -> list[str]:
         return migrations.schema_snapshot(self.canary)
 
+    def back_one_revision(self) -> str:
+        return migrations.back_one_revision(self.canary)
+
+    def write_operation_rows(self, count: int) -> list[str]:
+        """Rows written straight into the operations table as its schema stands now."""
+        return migrations.write_plain_rows(self.canary, "operations", count)
+
+    def operation_rows_missing(self, keys: list[str]) -> list[str]:
+        return migrations.rows_missing(self.canary, "operations", keys)
+
     def table_exists(self, table: str) -> bool:
         return migrations.table_exists(self.canary, table)
 

@@ -77,6 +77,68 @@ def applied_steps(upgrade_log: str) -> list[str]:
             for line in upgrade_log.splitlines() if "Running upgrade" in line]
 
 
+_PARENT = re.compile(r"^\s*Parent:\s*(\S+)", re.MULTILINE)
+
+
+def back_one_revision(canary: Canary) -> str:
+    """Take the schema back to the revision before head with its own downgrade (the release
+    before this one, as far as the database is concerned); return that revision. A chain of
+    one revision has no release before it: the scenario cannot be judged (RuntimeError)."""
+    found = _PARENT.search(_alembic(canary, "show", "head"))
+    parent = found.group(1) if found else None
+    if parent is None or parent.strip("<>") == "base":
+        raise RuntimeError(f"the migrations have no revision before head (parent {parent}): "
+                           "no earlier schema to upgrade from")
+    _alembic(canary, "downgrade", parent)
+    return parent
+
+
+# A value of each column type the suite can write without knowing what it means.
+_PLAIN_VALUES = {"character varying": "'{key}'", "text": "'{key}'", "integer": "0",
+                 "bigint": "0", "smallint": "0", "double precision": "0", "real": "0",
+                 "numeric": "0", "boolean": "false", "json": "'{{}}'", "jsonb": "'{{}}'",
+                 "timestamp with time zone": "now()", "timestamp without time zone": "now()"}
+
+
+def write_plain_rows(canary: Canary, table: str, count: int) -> list[str]:
+    """Write `count` rows into `table` as its schema stands, a value for every column it
+    requires (NOT NULL, no default: keys as 'canary-row-N', other types a neutral value);
+    return their keys (the table's one-column primary key)."""
+    columns = [line.split("|") for line in _psql(canary, (
+        "SELECT column_name, data_type, is_nullable, coalesce(column_default, '') "
+        f"FROM information_schema.columns WHERE table_schema = 'public' AND table_name = "
+        f"'{table}' ORDER BY ordinal_position")).splitlines() if line]
+    key = _primary_key(canary, table)
+    if len(key) != 1:
+        raise RuntimeError(f"{table} has no one-column primary key ({key}): rows cannot be "
+                           "told apart")
+    required = [(name, kind) for name, kind, nullable, default in columns
+                if nullable == "NO" and not default]
+    unknown = [f"{name} ({kind})" for name, kind in required if kind not in _PLAIN_VALUES]
+    if unknown:
+        raise RuntimeError(f"{table} requires columns the suite cannot fill: {unknown}")
+    keys = [f"canary-row-{n}" for n in range(1, count + 1)]
+    names = ", ".join(f'"{name}"' for name, _ in required)
+    rows = ", ".join("(" + ", ".join(_PLAIN_VALUES[kind].format(key=k) for _, kind in required)
+                     + ")" for k in keys)
+    _psql(canary, f'INSERT INTO "{table}" ({names}) VALUES {rows}')
+    return keys
+
+
+def _primary_key(canary: Canary, table: str) -> list[str]:
+    return _psql(canary, (
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        f"AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'public.{table}'::regclass "
+        "AND i.indisprimary")).splitlines()
+
+
+def rows_missing(canary: Canary, table: str, keys: list[str]) -> list[str]:
+    """Which of `keys` the table no longer holds (by its primary key)."""
+    key = _primary_key(canary, table)[0]
+    held = set(_psql(canary, f'SELECT "{key}"::text FROM "{table}"').splitlines())
+    return [k for k in keys if k not in held]
+
+
 def _psql(canary: Canary, sql: str, database: str | None = None) -> str:
     env = canary.env_of("db")
     user = env.get("POSTGRES_USER", "postgres")

@@ -28,6 +28,18 @@ Feature: Database migrations
     Then the second upgrade applied no migration
     And the database schema is unchanged
 
+  # A deployed database holds what the release before wrote: the upgrade runs on rows, not on
+  # empty tables (a new NOT NULL column without a default passes on an empty database and
+  # fails on a live one). The revision before head stands in for the release before.
+  @critical @use.with_profile=tradelab
+  Scenario: Upgrading a database that holds operations keeps every one of them
+    Given the migrations have been applied
+    And the schema is taken back to the revision before head
+    And the operations table holds 3 operations written at that revision
+    When the migrations are applied
+    Then the database schema is at the head revision
+    And every operation written before the upgrade is still there
+
   @blocker
   Scenario: The migrated schema is what the code expects
     When the migrations are applied

@@ -106,3 +106,21 @@ def step_schema_matches_models(context: Context) -> None:
     check = check_schema(context.canary.canary)
     attach_text("alembic check", check.output)
     assert_that(check.problems, empty(), check.summary())
+
+
+@given("the schema is taken back to the revision before head")
+def step_back_one_revision(context: Context) -> None:
+    context.earlier_revision = context.canary.back_one_revision()
+    attach_text("revision before head", context.earlier_revision)
+
+
+@given("the operations table holds {count:d} operations written at that revision")
+def step_rows_before_upgrade(context: Context, count: int) -> None:
+    context.rows_before = context.canary.write_operation_rows(count)
+
+
+@then("every operation written before the upgrade is still there")
+def step_rows_kept(context: Context) -> None:
+    missing = context.canary.operation_rows_missing(context.rows_before)
+    assert_that(missing, empty(), f"rows written at {context.earlier_revision} and gone after "
+                                  "the upgrade")

@@ -174,3 +174,52 @@ def test_a_folder_several_services_mount_is_seeded_once(resolved):
     assert canary.calls.count(("seed", "canary-r1_host-data")) == 1
     assert ("chown", "canary-r1_host-models", "platform-worker-cpu:test") in canary.calls
     assert len(canary.calls) == len(set(canary.calls))
+
+
+class _ScriptedCanary:
+    """Answers `exec` from a script: (service, a word of the command) -> output."""
+
+    def __init__(self, answers):
+        self.answers, self.ran = answers, []
+
+    def exec(self, service, command, with_stderr=False):
+        self.ran.append((service, command))
+        for (where, word), output in self.answers.items():
+            if where == service and word in " ".join(command):
+                return CommandResult(0, output)
+        return CommandResult(0, "")
+
+    def env_of(self, service):
+        return {"POSTGRES_USER": "tradelab"}
+
+
+def test_the_schema_goes_back_to_the_parent_of_head():
+    from canaryspec.migrations import back_one_revision
+    canary = _ScriptedCanary({("backend", "show head"): (
+        "Rev: 0002_created_at_index (head)\nParent: 0001_operations\nPath: x.py\n")})
+    assert back_one_revision(canary) == "0001_operations"
+    assert canary.ran[-1] == ("backend", ["python", "-m", "alembic", "downgrade",
+                                          "0001_operations"])
+
+
+def test_a_chain_of_one_revision_has_no_release_before_it():
+    from canaryspec.migrations import back_one_revision
+    canary = _ScriptedCanary({("backend", "show head"): "Rev: 0001 (head)\nParent: <base>\n"})
+    with pytest.raises(RuntimeError, match="no revision before head"):
+        back_one_revision(canary)
+    assert not any("downgrade" in command for _, command in canary.ran)
+
+
+def test_rows_are_written_with_a_value_for_every_required_column():
+    from canaryspec.migrations import write_plain_rows
+    canary = _ScriptedCanary({
+        ("db", "information_schema.columns"): (
+            "operation_id|character varying|NO|\nstatus|character varying|NO|\n"
+            "created_at|timestamp with time zone|NO|now()\nmetadata|jsonb|NO|\n"
+            "worker_id|character varying|YES|\n"),
+        ("db", "indisprimary"): "operation_id\n"})
+    assert write_plain_rows(canary, "operations", 2) == ["canary-row-1", "canary-row-2"]
+    insert = canary.ran[-1][1][-1]
+    assert insert == ('INSERT INTO "operations" ("operation_id", "status", "metadata") VALUES '
+                      "('canary-row-1', 'canary-row-1', '{}'), "
+                      "('canary-row-2', 'canary-row-2', '{}')")
