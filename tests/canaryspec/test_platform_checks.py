@@ -223,3 +223,18 @@ def test_rows_are_written_with_a_value_for_every_required_column():
     assert insert == ('INSERT INTO "operations" ("operation_id", "status", "metadata") VALUES '
                       "('canary-row-1', 'canary-row-1', '{}'), "
                       "('canary-row-2', 'canary-row-2', '{}')")
+
+
+def test_a_failed_upgrade_is_said_by_its_exception_line_not_the_traceback_tail():
+    from canaryspec.migrations import decisive_error
+    log = ("INFO  [alembic.runtime.migration] Running upgrade 0002 -> 0003_priority\n"
+           "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+           "psycopg.errors.NotNullViolation: column \"priority\" of relation \"operations\" "
+           "contains null values\n\nThe above exception was the direct cause:\n"
+           "sqlalchemy.exc.IntegrityError: (psycopg.errors.NotNullViolation) column "
+           "\"priority\" of relation \"operations\" contains null values\n"
+           "[SQL: ALTER TABLE operations ADD COLUMN priority INTEGER NOT NULL]\n"
+           "(Background on this error at: https://sqlalche.me/e/20/gkpj)\n")
+    assert decisive_error(log).startswith("sqlalchemy.exc.IntegrityError: (psycopg.errors."
+                                          "NotNullViolation) column \"priority\"")
+    assert decisive_error("just one line\n") == "just one line"
