@@ -10,6 +10,7 @@ from hamcrest import (
     matches_regexp,
 )
 
+from canaryspec.errors import Finding
 from canaryspec.reports.attach import attach_text
 from canaryspec.vocabulary import WORKERS, WorkerKind
 
@@ -67,10 +68,14 @@ def step_stop_worker(context: Context, worker: WorkerKind) -> None:
 def step_stopped_by_itself(context: Context) -> None:
     # The deployment's own stop grace period is the deadline: the engine's timer judges.
     stopped = context.stopped
-    assert_that(stopped.stopped_by_itself and stopped.seconds < stopped.grace_s, equal_to(True),
-                f"{stopped.service} did not stop by itself on SIGTERM: exit "
-                f"{stopped.exit_code} after {stopped.seconds:.1f} s of its {stopped.grace_s:g} s "
-                "grace period (137: the engine killed it when the grace ran out)")
+    if not (stopped.stopped_by_itself and stopped.seconds < stopped.grace_s):
+        # One root cause whichever worker met it: the stop handling the worker types share.
+        raise Finding(f"{stopped.service} did not stop by itself on SIGTERM: exit "
+                      f"{stopped.exit_code} after {stopped.seconds:.1f} s of its "
+                      f"{stopped.grace_s:g} s grace period (137: the engine killed it when the "
+                      "grace ran out)",
+                      root_cause=f"a worker asked to stop (SIGTERM) does not exit by itself "
+                                 f"within its grace period: exit {stopped.exit_code}")
 
 
 @when('the "{worker:WorkerKind}" worker dies')
