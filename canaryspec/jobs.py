@@ -662,7 +662,8 @@ HELD_OUT = 0.2
 
 
 def held_out_problem(result_summary: dict[str, Any]) -> str | None:
-    """None when the training and test samples split the rows it learned from 4:1."""
+    """None when the training and test samples split the rows it learned from 4:1 (which
+    fifth was held out is not seen: the platform reports counts only)."""
     rows = sum(e.get("rows", 0) for e in result_summary.get("learned_from") or []
                if isinstance(e, dict))
     trained = dig(result_summary, "training_metrics.samples")

@@ -31,7 +31,7 @@ Feature: Model training
   Scenario Outline: A training of <strategy> learns from its inputs over exactly the bars it was asked for
     Given a "<strategy>" model trained on EURUSD over the training quarter
     Then it learned from its strategy's inputs over exactly those bars, as the seeded data says
-    And it held out the latest fifth of those bars to test the model on
+    And it tested the model on a fifth of the rows those bars gave and trained on the rest
 
     Examples: One strategy with every kind of input, one with a single indicator
       | strategy            |

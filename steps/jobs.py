@@ -456,7 +456,7 @@ def step_learned_from(context: Context) -> None:
     assert_that(problems, empty(), f"the training of {context.model}: " + "; ".join(problems))
 
 
-@then("it held out the latest fifth of those bars to test the model on")
+@then("it tested the model on a fifth of the rows those bars gave and trained on the rest")
 def step_held_out(context: Context) -> None:
     problem = jobs.held_out_problem(context.run.training_results[context.model])
     assert_that(problem, none(), problem)
