@@ -18,6 +18,8 @@ from hamcrest import (
 )
 
 from canaryspec import jobs
+from canaryspec.errors import Finding
+from canaryspec.handle import ending_cause
 from canaryspec.jobs import StartedJob
 from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
 from canaryspec.vocabulary import JOBS, JobKind, WorkerKind
@@ -186,6 +188,9 @@ def step_backtest_model_without_data(context: Context, market: str, period: jobs
 @then("the backtest is refused or fails, naming the period it has no data for")
 def step_no_data_named(context: Context) -> None:
     problem = jobs.no_data_problem(context.job, context.period)
+    if problem and context.job.final is not None:
+        # It ran and ended otherwise: the cause is how it ended, shared with every job ended so.
+        raise Finding(problem, root_cause=ending_cause(context.job, context.job.final))
     assert_that(problem, none(), problem or "")
 
 
