@@ -31,6 +31,7 @@ from behave.model import Feature, Scenario, Step
 from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
+from canaryspec import interrupts
 from canaryspec.errors import CanaryspecError
 from canaryspec.outcomes import scenario_is_finding
 from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
@@ -90,6 +91,12 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     if context.run.first_finding is not None:
         scenario.skip(reason=f"not run: the run stopped at its first finding "
                              f"({context.run.first_finding}; stop_at_first_finding=true)")
+
+
+def before_step(context: Context, step: object) -> None:
+    # A signal the interpreter dropped (raised inside a garbage-collector callback) stops the
+    # run here, at the latest: canaryspec.interrupts.InterruptState.lost.
+    interrupts.check()
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from canaryspec import interrupts
+
 T = TypeVar("T")
 # The first pause of every wait (seconds); each next one doubles, up to the wait's interval.
 FIRST_PAUSE = 0.05
@@ -66,6 +68,7 @@ def wait_until(
     last = "nothing observed yet"
     last_value: object = None
     while True:
+        interrupts.check()  # a signal the interpreter dropped ends the wait here
         started = clock()
         try:
             seen = check()
