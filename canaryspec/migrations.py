@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from canaryspec.canary import Canary
+from canaryspec.outcomes import decisive_line
 
 ALEMBIC = ["python", "-m", "alembic"]
 # A line of `alembic heads` naming a head; the platform's own log lines around it (timestamps,
@@ -67,22 +68,9 @@ def upgrade_to_head(canary: Canary) -> str:
     result = canary.exec("backend", [*ALEMBIC, "upgrade", "head"], with_stderr=True)
     if result.exit_code != 0:
         raise MigrationFailed(f"`alembic upgrade head` failed (exit {result.exit_code}): "
-                              f"{decisive_error(result.output)}; the log's end: "
+                              f"{decisive_line(result.output)[:400]}; the log's end: "
                               f"{result.output[-500:]}")
     return result.output
-
-
-# The line a Python traceback ends on: the exception's dotted name and its message.
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Violation)\w*: .+$",
-                             re.MULTILINE)
-
-
-def decisive_error(output: str) -> str:
-    """The last exception line of a log (what failed, in the platform's words), or its last
-    line when it holds none."""
-    found = _EXCEPTION_LINE.findall(output)
-    lines = [line for line in output.splitlines() if line.strip()]
-    return (found[-1] if found else lines[-1] if lines else "no output")[:400]
 
 
 def applied_steps(upgrade_log: str) -> list[str]:
