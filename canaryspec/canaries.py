@@ -51,6 +51,10 @@ def deadlines_used(handle: CanaryHandle, settings: Settings) -> dict[str, str]:
     for worker in WORKERS.values():
         figures[f"{worker.service} stop grace period"] = \
             f"{canary.grace_period(worker.service):g} s (SIGTERM, then SIGKILL)"
+    figures["workers' compute threads"] = (
+        f"{settings.worker_threads} each (OMP_NUM_THREADS, set by this run: worker_threads)"
+        if settings.worker_threads is not None else
+        "the platform's own (torch: one per core of the host; worker_threads sets them)")
     return figures
 
 

@@ -45,7 +45,7 @@ from canaryspec.outcomes import decisive_line
 from canaryspec.owners import PROBE, RUN, Owner
 from canaryspec.seeding import tar_of
 from canaryspec.settings import Settings
-from canaryspec.vocabulary import HEALTH_ROUTES
+from canaryspec.vocabulary import HEALTH_ROUTES, WORKERS
 from canaryspec.waiting import Observation, WaitTimeout, wait_until
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -177,7 +177,8 @@ class ComposeModel:
         return names
 
     def override(self, labels: dict[str, str], images: dict[str, str], *,
-                 engine_ports: bool) -> dict[str, Any]:
+                 engine_ports: bool,
+                 environment: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
         """The Compose override that makes this file a canary of its own (Compose v2's
         `!reset`/`!override` tags are written by `render_override`):
 
@@ -187,7 +188,9 @@ class ComposeModel:
         - with `engine_ports`, every published port is re-published on 127.0.0.1 at a port the
           engine picks (no collision between runs, nothing on 0.0.0.0);
         - host folders (bind mounts) are replaced by volumes of the canary's own, so nothing of
-          the host is mounted and the suite can seed them.
+          the host is mounted and the suite can seed them;
+        - `environment` (service -> variables) is added to the services' own (what the run's
+          settings state, e.g. the workers' threads).
         """
         binds = self.bind_mounts()
         services: dict[str, Any] = {}
@@ -195,6 +198,8 @@ class ComposeModel:
             entry: dict[str, Any] = {"labels": labels}
             if name in images:
                 entry["image"] = images[name]
+            if (environment or {}).get(name):
+                entry["environment"] = dict(environment[name])  # type: ignore[index]
             if spec.get("container_name"):
                 entry["container_name"] = _RESET
             if engine_ports and spec.get("ports"):
@@ -410,6 +415,14 @@ class Canary:
         return {service: pinned.get(service) or self.model.image_of(service)
                 for service in self.model.services}
 
+    def stated_environment(self) -> dict[str, dict[str, str]]:
+        """Variables the run's settings add to services: the workers' compute threads when
+        `worker_threads` is set (a worker started beside them copies its service's)."""
+        if self.settings.worker_threads is None:
+            return {}
+        threads = {"OMP_NUM_THREADS": str(self.settings.worker_threads)}
+        return {w.service: threads for w in WORKERS.values() if w.service in self.model.services}
+
     def check_images(self) -> None:
         """Every image the canary's services run is on the engine (no registry to pull from):
         else ImageMissing, and only the scenarios that need this canary are broken."""
@@ -443,7 +456,8 @@ class Canary:
 
     def _write_override(self) -> None:
         override = self.model.override(self.owner.labels(), self.images(),
-                                       engine_ports=not self.settings.canonical_ports)
+                                       engine_ports=not self.settings.canonical_ports,
+                                       environment=self.stated_environment())
         handle, path = tempfile.mkstemp(prefix=f"{self.project}-", suffix=".override.yml")
         with os.fdopen(handle, "w") as out:
             out.write(render_override(override) + "\n")

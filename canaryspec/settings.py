@@ -230,6 +230,11 @@ class Settings:
     reports_dir: Path = PROJECT_ROOT / "reports"
     # How many requests the generated hostile-input run draws from the OpenAPI document.
     generated_examples: int = 600
+    # The compute threads of each worker service (OMP_NUM_THREADS, which torch's and the BLAS
+    # libraries' thread pools read), or None: the platform's own (torch: one per core of the
+    # host). Two trainings on one host, each spreading over every core, contend: two runs of
+    # the real platform at once on two cores trained 14 times slower than one.
+    worker_threads: int | None = None
 
     def image(self, role: str) -> str | None:
         """The tag of the image playing `role` (backend, worker-cpu, monolith, db), or None
@@ -257,6 +262,13 @@ class Settings:
         if not path.is_file():
             raise ConfigError(f"compose_file {path} does not exist")
         return path
+
+
+def _whole(key: str, value: str) -> int:
+    number = _number(key, value)
+    if number != int(number):
+        raise ConfigError(f"{key}={value!r} is not a whole number")
+    return int(number)
 
 
 def _deployment(key: str, value: str) -> str:
@@ -287,6 +299,7 @@ _KEYS = {
     "min_size_reduction_percent": ("min_size_reduction_percent", _number),
     "reports_dir": ("reports_dir", lambda _k, v: (PROJECT_ROOT / v).resolve()),
     "generated_examples": ("generated_examples", lambda k, v: int(_number(k, v))),
+    "worker_threads": ("worker_threads", _whole),
 }
 # behave's own userdata keys, and ones other tools put there, that are not ours to validate.
 _FOREIGN_KEYS = {"AllureFormatter.issue_pattern", "AllureFormatter.link_pattern"}

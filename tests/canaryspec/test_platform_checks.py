@@ -58,6 +58,8 @@ services:
     container_name: platform-training-worker-canary
     ports: ["15004:5004"]
     networks: [platform-canary]
+    environment:
+      API_URL: http://backend:8000
     volumes:
       - ../data:/mnt/shared/data:ro
       - ../models:/mnt/shared/models:rw
@@ -81,7 +83,8 @@ def resolved(tmp_path_factory):
     labels = {"io.canaryspec.run": "r1"}
     override = folder / "override.yml"
     override.write_text(render_override(model.override(
-        labels, {"backend": "platform-backend:candidate"}, engine_ports=True)))
+        labels, {"backend": "platform-backend:candidate"}, engine_ports=True,
+        environment={"training-worker": {"OMP_NUM_THREADS": "1"}})))
     out = subprocess.run([*compose, "-p", "canary-r1", "-f", str(base), "-f", str(override),
                           "config", "--format", "json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -91,6 +94,13 @@ def resolved(tmp_path_factory):
 def test_the_override_drops_fixed_container_names(resolved):
     _, config = resolved
     assert all("container_name" not in s for s in config["services"].values())
+
+
+def test_variables_the_run_states_are_added_to_the_services_own(resolved):
+    _, config = resolved
+    assert config["services"]["training-worker"]["environment"] == {
+        "API_URL": "http://backend:8000", "OMP_NUM_THREADS": "1"}
+    assert "environment" not in config["services"]["backend"]
 
 
 def test_every_port_is_published_on_loopback_at_an_engine_chosen_port(resolved):

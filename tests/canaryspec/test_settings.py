@@ -20,6 +20,11 @@ def test_load_settings_env_overrides_userdata():
     assert settings.image("worker-cpu") == "tradelab-worker-cpu:b"
 
 
+def test_worker_threads_are_the_platforms_own_unless_stated():
+    assert load_settings({}, environ={}).worker_threads is None
+    assert load_settings({"worker_threads": "1"}, environ={}).worker_threads == 1
+
+
 def test_load_settings_rejects_unknown_key_naming_known_ones():
     with pytest.raises(ConfigError, match=r"unknown setting bogus; known settings: .*keep"):
         load_settings({"bogus": "1"}, environ={})
@@ -35,6 +40,8 @@ def test_load_settings_rejects_unknown_profile():
     ("ready_timeout_s", "soon", "not a number"),
     ("backend_size_budget_mb", "-1", "greater than zero"),
     ("image_tag", " ", "must not be empty"),
+    ("worker_threads", "1.5", "not a whole number"),
+    ("worker_threads", "0", "greater than zero"),
 ])
 def test_load_settings_rejects_bad_values(key, value, message):
     with pytest.raises(ConfigError, match=message):
