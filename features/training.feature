@@ -54,6 +54,14 @@ Feature: Model training
     Then the operation is recorded as "cancelled"
     And the "training" worker stops the job itself and is idle again
 
+  # The active list's truth both ways: an empty list would pass "not listed" alone.
+  Scenario: A running training is listed among the active operations until it ends
+    Given a long training of "v3_multi_symbol" is running
+    Then it is listed among the active operations
+    When the training is cancelled
+    Then the operation is recorded as "cancelled"
+    And it is not listed among the active operations
+
   @critical @handoff.training_lifecycle
   Scenario: A training of an unknown strategy is rejected
     When a training of "neuro_mean_reversion" is started

@@ -554,6 +554,16 @@ def step_not_listed_among(context: Context, status: str) -> None:
     assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
 
 
+@then("it is listed among the active operations")
+def step_listed_active(context: Context) -> None:
+    listing = context.canary.operations_list(active_only=True)
+    attach_json("operations list", listing.entries)
+    assert_that(listing.entry(context.job.operation_id), not_none(),
+                f"{context.job.operation_id} is not among the {len(listing.entries)} active "
+                "operations listed")
+    assert_that(listing.problems(), empty(), f"the list under {listing.filters}")
+
+
 @then("it is not listed among the active operations")
 def step_not_listed_active(context: Context) -> None:
     listing = context.canary.operations_list(active_only=True)
