@@ -128,6 +128,13 @@ def available_again(handle: CanaryHandle, worker: RegisteredWorker, kind: Worker
                           timeout=timeout, services=[kind.service])
 
 
+def failed_checks_counted(handle: CanaryHandle, worker: RegisteredWorker) -> object:
+    """The failed health checks the registry counts against the worker now (the contract's
+    `health_check_failures`; "absent" when it has no entry)."""
+    found = [w for w in handle.registered_workers() if w.worker_id == worker.worker_id]
+    return found[0].raw.get("health_check_failures") if found else "absent"
+
+
 # What a worker's own SIGTERM handling leaves last in its log: uvicorn's line once the app's
 # shutdown (a job cancelled and checkpointed, its final report sent) has run. Both platforms'
 # workers are uvicorn apps. A process killed by the signal's default action never writes it,

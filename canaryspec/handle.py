@@ -42,7 +42,7 @@ from canaryspec.readiness import wait_for_services_ready
 from canaryspec.responses import MISSING, dig
 from canaryspec.seeding import Period
 from canaryspec.settings import Settings
-from canaryspec.vocabulary import API, WORKERS, JobKind, WorkerKind
+from canaryspec.vocabulary import API, WORKER_STATUSES, WORKERS, JobKind, WorkerKind
 from canaryspec.waiting import Observation, WaitTimeout, wait_until
 
 # An address where nothing answers, as the backend sees it: its own container's loopback, a
@@ -518,18 +518,22 @@ class CanaryHandle:
 
     def operations_paging_problems(self, page_size: int) -> list[str]:
         """Page through the operations list `page_size` at a time from offset 0, one page past
-        its end, and say where the pages disagree with the whole list read at once."""
-        def page(offset: int, limit: int) -> list[str]:
+        its end, and say where the pages disagree with the whole list read at once: its entries,
+        and the total each page reports."""
+        def page(offset: int, limit: int) -> tuple[int, int, list[str], Any]:
             reply = self.api.operations(limit=limit, offset=offset)
             if reply.status != 200 or not isinstance(reply.body, dict):
                 raise AssertionError(f"the operations list at offset={offset}&limit={limit}: "
                                      f"{reply.brief()}")
-            return [str(e.get("operation_id")) for e in reply.body.get("data") or []]
+            return (offset, limit, [str(e.get("operation_id")) for e in reply.body.get("data")
+                                    or []], reply.body.get("total_count"))
 
-        whole = [str(e.get("operation_id")) for e in self.operations_list().entries]
+        listing = self.operations_list()
+        whole = [str(e.get("operation_id")) for e in listing.entries]
         # Ten pages at most: enough to see an offset ignored, repeated or off by one.
         offsets = range(0, min(len(whole), 10 * page_size) + 1, page_size)
-        return paging_problems(whole, [(o, page_size, page(o, page_size)) for o in offsets])
+        return paging_problems(whole, [page(o, page_size) for o in offsets],
+                               len(whole) if listing.complete else None)
 
     def listed(self, started: StartedJob) -> tuple[str, str] | None:
         """How the operations list of its type shows the job: (status, operation type), or
@@ -710,6 +714,24 @@ class CanaryHandle:
         if reply.status != 200 or not isinstance(reply.body, list):
             raise AssertionError(f"the worker list did not come back as a list: {reply.brief()}")
         return [RegisteredWorker.of(entry) for entry in reply.body]
+
+    def status_filter_problems(self) -> list[str]:
+        """Where the worker list asked for one status (`?status=`) is not exactly the registered
+        workers the whole list shows in that status, read at once, for every status."""
+        every = self.registered_workers()
+        problems = []
+        for status in WORKER_STATUSES:
+            reply = self.api.workers(status=status)
+            if reply.status != 200 or not isinstance(reply.body, list):
+                problems.append(f"the worker list for status={status}: {reply.brief()}")
+                continue
+            listed = sorted(str(entry.get("worker_id")) for entry in reply.body)
+            expected = sorted(w.worker_id for w in every if w.status == status)
+            if listed != expected:
+                problems.append(f"status={status} lists {listed or 'nobody'}, where the whole "
+                                f"list has {expected or 'nobody'} {status} (all: "
+                                f"{', '.join(map(str, every))})")
+        return problems
 
     def registered_worker(self, worker: WorkerKind) -> RegisteredWorker:
         """The first registered worker of the kind, whatever its status."""

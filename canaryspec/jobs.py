@@ -487,16 +487,22 @@ def _moment(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def paging_problems(whole: list[str], pages: list[tuple[int, int, list[str]]]) -> list[str]:
+def paging_problems(whole: list[str], pages: list[tuple[int, int, list[str], Any]],
+                    whole_count: int | None = None) -> list[str]:
     """Whether pages of the list, read with (offset, limit), give the whole list's entries (ids,
     newest first) each exactly once and in its order: a page is the slice [offset, offset +
-    limit) of the whole, the first page (offset 0) included."""
+    limit) of the whole, the first page (offset 0) included. Each page's `total_count` (the
+    page's fourth item) must be `whole_count`, the number of operations the whole list holds
+    (None: not judged): a page that counts only its own entries agrees with itself alone."""
     problems = []
-    for offset, limit, ids in pages:
+    for offset, limit, ids, total in pages:
         expected = whole[offset:offset + limit]
         if ids != expected:
             problems.append(f"offset={offset}&limit={limit} gave {ids or 'nothing'}, where the "
                             f"whole list holds {expected or 'nothing'} there")
+        if whole_count is not None and total != whole_count:
+            problems.append(f"offset={offset}&limit={limit} reports total_count {total!r}, "
+                            f"where the whole list holds {whole_count} operations")
     return problems
 
 

@@ -71,6 +71,8 @@ SERVICES = {"database": "db", "backend": "backend",
 # code runs (backend and both workers; the database stays the database).
 DEPLOYMENTS = {"split": {},
                "monolith": {"backend": "monolith", "worker-cpu": "monolith"}}
+# A registered worker's status (the contract's registry).
+WORKER_STATUSES = ("available", "busy", "temporarily_unavailable")
 OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 # The strategies the features name: the shipped ones, and the handoff's broken name.
 STRATEGIES = ("v3_minimal", "v3_single_indicator", "v3_multi_symbol", "neuro_mean_reversion")

@@ -100,10 +100,11 @@ Feature: Backtesting
     Then the operations list shows it first, each entry created no later than the one before
 
   # The pages of the list are slices of the whole: an offset ignored, off by one or refused at 0
-  # (the first page) shows as a page that is not the slice it should be.
+  # (the first page) shows as a page that is not the slice it should be; a total that counts
+  # only the page agrees with the page alone.
   Scenario: The operations list pages through every operation once, from the first
     Given a completed backtest of "v3_minimal"
-    Then reading the operations list 2 at a time gives every entry once, in its order, from the first
+    Then reading the operations list 2 at a time gives every entry once, in its order, from the first, each page counting the whole list
 
   @use.with_profile=tradelab
   Scenario: The operations list names the strategy and symbol each job was asked for

@@ -50,6 +50,12 @@ Feature: Dispatch from the backend to the workers
     Then the worker refuses it, saying it is busy
     And the "training" worker still runs the first training
 
+  # With one worker busy and the other idle, a filter the list ignores shows.
+  @training
+  Scenario: The worker list asked for one status lists exactly the workers in it
+    Given a long training of "v3_multi_symbol" is running
+    Then the workers listed for each status are exactly the registered workers in that status
+
   @training @critical
   Scenario: Two trainings started at the same moment never both reach the only training worker
     When two trainings of "v3_multi_symbol" are started at the same moment

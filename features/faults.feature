@@ -71,6 +71,7 @@ Feature: Faults a production deployment meets
     And no new operation is recorded
     When the worker is connected again
     Then it is available again by the backend's next health check, under the same identity
+    And the registry counts no failed health check against it any more
 
   # A busy training worker asked to stop is the training feature's (cancelled, checkpointed).
   @workers @critical

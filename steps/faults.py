@@ -158,6 +158,13 @@ def step_available_again(context: Context) -> None:
     faults.available_again(context.canary, context.worker, worker, timeout=deadline_s)
 
 
+@then("the registry counts no failed health check against it any more")
+def step_failures_cleared(context: Context) -> None:
+    # A count that only grows makes any later single missed poll take the worker out of use.
+    assert_that(faults.failed_checks_counted(context.canary, context.worker), equal_to(0),
+                f"health_check_failures of {context.worker.worker_id}, available again")
+
+
 @when('the idle "{worker:WorkerKind}" worker is asked to stop')
 def step_stop_idle_worker(context: Context, worker: WorkerKind) -> None:
     context.worker = context.canary.available_worker(worker)

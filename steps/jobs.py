@@ -588,7 +588,7 @@ def step_list_totals(context: Context) -> None:
 
 
 @then("reading the operations list {size:d} at a time gives every entry once, in its order, "
-      "from the first")
+      "from the first, each page counting the whole list")
 def step_list_pages(context: Context, size: int) -> None:
     assert_that(context.canary.operations_paging_problems(size), empty(),
                 "the operations list read page by page")

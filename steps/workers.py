@@ -119,3 +119,9 @@ def step_others_kept(context: Context) -> None:
     gone = [str(w) for w in context.others if w.worker_id not in now]
     assert_that(gone, empty(), f"re-registering {context.worker.worker_type} removed other "
                                f"workers' entries; registered now: {sorted(now)}")
+
+
+@then("the workers listed for each status are exactly the registered workers in that status")
+def step_status_filter(context: Context) -> None:
+    assert_that(context.canary.status_filter_problems(), empty(),
+                "the worker list filtered by status against the whole list")

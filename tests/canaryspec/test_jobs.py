@@ -111,18 +111,30 @@ def test_a_list_in_another_order_says_which_entries_are_out_of_place():
 def test_pages_that_are_slices_of_the_whole_list_have_no_problem():
     from canaryspec.jobs import paging_problems
     whole = ["op5", "op4", "op3", "op2", "op1"]
-    pages = [(0, 2, ["op5", "op4"]), (2, 2, ["op3", "op2"]), (4, 2, ["op1"]), (6, 2, [])]
-    assert paging_problems(whole, pages) == []
+    pages = [(0, 2, ["op5", "op4"], 5), (2, 2, ["op3", "op2"], 5), (4, 2, ["op1"], 5),
+             (6, 2, [], 5)]
+    assert paging_problems(whole, pages, 5) == []
 
 
 def test_an_ignored_or_refused_offset_is_a_paging_problem():
     from canaryspec.jobs import paging_problems
     whole = ["op3", "op2", "op1"]
-    ignored = paging_problems(whole, [(0, 2, ["op3", "op2"]), (2, 2, ["op3", "op2"])])
+    ignored = paging_problems(whole, [(0, 2, ["op3", "op2"], 3), (2, 2, ["op3", "op2"], 3)], 3)
     assert ignored == ["offset=2&limit=2 gave ['op3', 'op2'], where the whole list holds "
                        "['op1'] there"]
-    off_by_one = paging_problems(whole, [(0, 2, ["op2", "op1"])])
+    off_by_one = paging_problems(whole, [(0, 2, ["op2", "op1"], 3)], 3)
     assert "offset=0&limit=2 gave ['op2', 'op1']" in off_by_one[0]
+
+
+def test_a_page_that_counts_only_itself_is_a_paging_problem():
+    from canaryspec.jobs import paging_problems
+    whole = ["op3", "op2", "op1"]
+    pages = [(0, 2, ["op3", "op2"], 2), (2, 2, ["op1"], 1), (4, 2, [], 0)]
+    assert paging_problems(whole, pages, 3) == [
+        "offset=0&limit=2 reports total_count 2, where the whole list holds 3 operations",
+        "offset=2&limit=2 reports total_count 1, where the whole list holds 3 operations",
+        "offset=4&limit=2 reports total_count 0, where the whole list holds 3 operations"]
+    assert paging_problems(whole, pages, None) == []
 
 
 
