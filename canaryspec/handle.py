@@ -427,16 +427,22 @@ class CanaryHandle:
     def cancel(self, started: StartedJob) -> Reply:
         return self.api.cancel_operation(started.operation_id)
 
-    def settle(self, started: StartedJob) -> bool:
-        """After a scenario: cancel the job if it still runs and wait until its kind of worker
-        is free again, so the next scenario starts from an idle canary. True if it cancelled."""
-        if not started.accepted or interrupts.STATE.received:
-            return False  # interrupted: the canary is removed next; waiting would only delay it
-        op = self.operation(started.operation_id)
-        cancelled = op is not None and op.status not in TERMINAL
-        if cancelled:
-            self.cancel(started)
-        self.available_worker(started.job.worker, timeout=self.deadlines.worker_free)
+    def settle(self, *started: StartedJob) -> list[str]:
+        """After a scenario: cancel the jobs that still run, all of them first, then wait until
+        their kinds of worker are free again, so the next scenario starts from an idle canary
+        (one job at a time would wait for a worker still busy with another: a platform that
+        took two trainings at once). The operations it cancelled."""
+        accepted = [s for s in started if s.accepted]
+        if not accepted or interrupts.STATE.received:
+            return []  # interrupted: the canary is removed next; waiting would only delay it
+        cancelled = []
+        for job in accepted:
+            op = self.operation(job.operation_id)
+            if op is not None and op.status not in TERMINAL:
+                self.cancel(job)
+                cancelled.append(job.operation_id)
+        for worker in dict.fromkeys(job.job.worker for job in accepted):
+            self.available_worker(worker, timeout=self.deadlines.worker_free)
         return cancelled
 
     def worker_stops(self, started: StartedJob) -> dict[str, Any]:

@@ -27,17 +27,19 @@ from canaryspec.vocabulary import JOBS, JobKind, WorkerKind
 TRAINING, BACKTEST = JOBS["training"], JOBS["backtest"]
 
 
-def _sent(context: Context, started: StartedJob) -> StartedJob:
-    """Remember what a step sent, and leave the canary idle after the scenario."""
-    context.job, context.reply = started, started.reply
-    context.add_cleanup(_settle, context, started)
-    return started
+def _sent(context: Context, *started: StartedJob) -> StartedJob:
+    """Remember what a step sent (the last of several), and leave the canary idle after the
+    scenario (several settled together)."""
+    context.job, context.reply = started[-1], started[-1].reply
+    context.add_cleanup(_settle, context, *started)
+    return started[-1]
 
 
-def _settle(context: Context, started: StartedJob) -> None:
-    if context.canary.settle(started):
+def _settle(context: Context, *started: StartedJob) -> None:
+    cancelled = context.canary.settle(*started)
+    if cancelled:
         attach_text("clean-up", f"cancelled what the scenario left running: "
-                                f"{started.operation_id}")
+                                f"{', '.join(cancelled)}")
     attach_unreported_exchanges(context.canary.api, "HTTP exchanges (clean-up)")
 
 
@@ -258,8 +260,7 @@ def step_two_at_once(context: Context, strategy: str) -> None:
     context.canary.available_worker(TRAINING.worker, timeout=_deadlines(context).worker_free)
     request = jobs.training_request(strategy, dates=context.settings.profile.long_training)
     context.jobs_at_once = context.canary.send_at_once(TRAINING, [request, request])
-    for started in context.jobs_at_once:
-        _sent(context, started)
+    _sent(context, *context.jobs_at_once)
 
 
 @when("an unknown operation is looked up")

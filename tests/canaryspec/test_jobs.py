@@ -147,3 +147,23 @@ def test_a_fresh_worker_id_has_the_contracts_form_and_no_other():
     for other in ("training-worker-1a2b3c4d5e6f7a8b", "backtesting-worker-1a2b3c4d",
                   "training-worker-1A2B3C4D", "worker-1a2b3c4d"):
         assert not re.fullmatch(form, other), other
+
+
+def test_settling_jobs_cancels_every_one_before_waiting_for_their_workers():
+    """A platform that took two trainings on one worker: waiting for the worker after the first
+    cancel would wait for a worker still busy with the second."""
+    from types import SimpleNamespace
+
+    from canaryspec.handle import CanaryHandle
+    calls = []
+    handle = CanaryHandle.__new__(CanaryHandle)
+    handle.settings = SimpleNamespace(deadlines=SimpleNamespace(worker_free=1))
+    handle.operation = lambda op_id: SimpleNamespace(status="completed" if op_id == "op3"
+                                                     else "running")
+    handle.cancel = lambda job: calls.append(("cancel", job.operation_id))
+    handle.available_worker = lambda worker, timeout: calls.append(("wait", worker))
+    jobs = [SimpleNamespace(accepted=True, operation_id=f"op{i}",
+                            job=SimpleNamespace(worker="training")) for i in (1, 2, 3)]
+    refused = SimpleNamespace(accepted=False, operation_id=None, job=None)
+    assert handle.settle(*jobs, refused) == ["op1", "op2"]
+    assert calls == [("cancel", "op1"), ("cancel", "op2"), ("wait", "training")]
