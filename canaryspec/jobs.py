@@ -357,6 +357,17 @@ class Operation:
         return text + (f", error: {self.error_message}" if self.error_message else "")
 
 
+def record_changes(before: Operation | None, after: Operation | None) -> list[str]:
+    """Each field of an operation's record that differs between two reads of it, as
+    "field: before -> after" (a missing record is a change of its own)."""
+    if before is None or after is None:
+        return [f"the record: {'present' if before else 'absent'} -> "
+                f"{'present' if after else 'absent'}"]
+    return [f"{field}: {before.raw.get(field)!r} -> {after.raw.get(field)!r}"
+            for field in sorted(set(before.raw) | set(after.raw))
+            if before.raw.get(field) != after.raw.get(field)]
+
+
 def describe(op: Operation | None) -> str:
     return op.describe() if op is not None else "operation not found (404)"
 

@@ -80,14 +80,19 @@ Feature: Dispatch from the backend to the workers
       | failed    |
 
   # A worker's report that arrives after the end (delayed on the network, or sent twice)
-  # changes nothing: what ended stays ended. The report channel is tradelab's own.
+  # changes nothing: what ended stays ended, its end time, results and progress as they were,
+  # whether the report says it runs again or that it ended the other way. The report channel
+  # is tradelab's own.
   @use.with_profile=tradelab
-  Scenario Outline: A <status> operation stays <status> when a late report says it is running
+  Scenario Outline: A <status> operation stays <status> when a late report says it is <late>
     Given a <status> backtest of "v3_minimal"
-    When its worker's late report says it is running again
+    When its worker's late report says it is "<late>"
     Then it is still recorded as "<status>"
+    And its record is as it was before the report
 
-    Examples: Each way a job ends by itself
-      | status    |
-      | completed |
-      | failed    |
+    Examples: Each way a job ends by itself, and each thing a late report may say
+      | status    | late      |
+      | completed | running   |
+      | failed    | running   |
+      | completed | failed    |
+      | failed    | completed |

@@ -347,9 +347,17 @@ def step_operation_status(context: Context, status: str) -> None:
     attach_json("operation", final.raw)
 
 
-@when("its worker's late report says it is running again")
-def step_late_report(context: Context) -> None:
-    context.reply = context.canary.send_late_report(context.job)
+@when('its worker\'s late report says it is "{late:OperationStatus}"')
+def step_late_report(context: Context, late: str) -> None:
+    context.before_report = context.canary.operation(context.job.operation_id)
+    context.reply = context.canary.send_late_report(context.job, status=late)
+
+
+@then("its record is as it was before the report")
+def step_record_unchanged(context: Context) -> None:
+    after = context.canary.operation(context.job.operation_id)
+    assert_that(jobs.record_changes(context.before_report, after), empty(),
+                f"{context.job.operation_id} after a late report ({context.reply.brief()})")
 
 
 @then('it is still recorded as "{status:OperationStatus}"')
