@@ -19,7 +19,7 @@ from canaryspec import oracle
 from canaryspec.api import Reply
 from canaryspec.oracle import Costs
 from canaryspec.responses import Responses, dig
-from canaryspec.seeding import PERIODS, MarketData, Period, planted_pattern
+from canaryspec.seeding import PERIODS, PLANTED_PERIODS, MarketData, Period, planted_pattern
 from canaryspec.vocabulary import API, JOBS, STRATEGY_INPUTS, JobKind
 
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -690,6 +690,37 @@ def held_out_problem(result_summary: dict[str, Any]) -> str | None:
                 f"fifth held out is {int(rows * (1 - HELD_OUT))} and "
                 f"{rows - int(rows * (1 - HELD_OUT))}")
     return None
+
+
+# A model that learned one pattern is right on nearly every row of it and, where the market
+# has turned, on about one row in five (docs/market-data.md): "most" either way, with room.
+MOSTLY_RIGHT = 0.7
+MOSTLY_WRONG = 0.5
+
+
+def held_out_accuracy_problems(market: MarketData, model: ModelSpec, responses: Responses,
+                               result_summary: dict[str, Any]) -> list[str]:
+    """Where the training's accuracies say it was not tested on the rows it held out: right on
+    most of the rows it trained on, wrong on most of the latest fifth, where the seeded market
+    has turned. RuntimeError (not judged) when the period does not put its latest fifth there."""
+    bars = oracle.seeded_bars(market, model.symbol, "1h", model.period)
+    rows, _ = oracle.decided_rows(bars, STRATEGY_INPUTS[model.strategy])
+    split = int(len(rows) * (1 - HELD_OUT))
+    turned = [not any(p.contains(bars[at].timestamp) for p in PLANTED_PERIODS) for at in rows]
+    if not rows or not all(turned[split:]) or sum(turned[:split]) > 0.1 * split:
+        raise RuntimeError(f"{model.period.name} does not hold out rows where the market has "
+                           f"turned: of {len(rows)} rows, the latest fifth from row {split}")
+    accuracy = responses.training_accuracy(result_summary)
+    problems = []
+    if accuracy["training"] < MOSTLY_RIGHT:
+        problems.append(f"training accuracy {accuracy['training']}, below {MOSTLY_RIGHT} on "
+                        f"{split} rows of one pattern")
+    if accuracy["test"] >= MOSTLY_WRONG:
+        problems.append(f"test accuracy {accuracy['test']} on the {len(rows) - split} rows "
+                        f"it held out, where the market has turned (from "
+                        f"{bars[rows[split]].timestamp:%Y-%m-%d %H:%M}): not below "
+                        f"{MOSTLY_WRONG}, as if tested on rows like those it trained on")
+    return problems
 
 
 def earned_problems(market: MarketData, answer: KnownAnswer, costs: Costs,

@@ -52,6 +52,10 @@ PERIODS = {p.name: p for p in (
     Period("the training quarter", date(2024, 1, 1), date(2024, 4, 1)),
     Period("the following quarter", date(2024, 4, 1), date(2024, 7, 1)),
     Period("the backtest month", date(2024, 7, 1), date(2024, 8, 1)),
+    # Its latest fifth of rows lies where EURUSD and GBPUSD have turned: what a training tests
+    # its model on (tradelab holds out the latest fifth) is the other pattern.
+    Period("the training quarter and the four weeks after it", date(2024, 1, 1),
+           date(2024, 4, 29)),
     # Past every profile's market data (both end on 2025-01-01): a period with no bars.
     Period("a month after the market data ends", date(2025, 6, 1), date(2025, 7, 1)),
 )}

@@ -38,6 +38,14 @@ Feature: Model training
       | v3_minimal          |
       | v3_single_indicator |
 
+  # tradelab tests a model on the latest fifth of its rows; over this period that fifth is
+  # where the market has turned, so a model tested on its training rows, on another fifth or
+  # with its two accuracies swapped scores alike on both.
+  @use.with_profile=tradelab
+  Scenario: A training's test accuracy is measured on the rows it held out
+    Given a "v3_minimal" model trained on EURUSD over the training quarter and the four weeks after it
+    Then it is right on most of the rows it trained on and wrong on most of the rows it held out, where the market turned
+
   # Watched from start to end: the backend's orphan sweeper runs the whole time, and a
   # training it must not touch outlives its timeout (the deployment's own setting).
   @critical @handoff.training_lifecycle

@@ -470,6 +470,15 @@ def step_learned_from(context: Context) -> None:
     assert_that(problems, empty(), f"the training of {context.model}: " + "; ".join(problems))
 
 
+@then("it is right on most of the rows it trained on and wrong on most of the rows it held out, "
+      "where the market turned")
+def step_held_out_accuracy(context: Context) -> None:
+    problems = jobs.held_out_accuracy_problems(
+        context.settings.profile.market_data, context.model, context.settings.profile.responses,
+        context.run.training_results[context.model])
+    assert_that(problems, empty(), f"the accuracies of the training over {context.model}")
+
+
 @then("it tested the model on a fifth of the rows those bars gave and trained on the rest")
 def step_held_out(context: Context) -> None:
     problem = jobs.held_out_problem(context.run.training_results[context.model])
