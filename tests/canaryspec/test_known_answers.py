@@ -201,3 +201,28 @@ def test_a_backtest_with_no_bars_must_fail_naming_its_dates(started, problem):
     from canaryspec.jobs import no_data_problem
     found = no_data_problem(started, NO_BARS)
     assert found == problem if problem is None else problem in found
+
+
+def _accuracies(training: float, test: float) -> dict:
+    return {"training_metrics": {"accuracy": training}, "test_metrics": {"accuracy": test}}
+
+
+def test_a_test_on_the_rows_held_out_where_the_market_turned_scores_low():
+    from canaryspec.jobs import held_out_accuracy_problems
+    market = MarketData(("EURUSD",), ("1h",), date(2023, 1, 2), date(2025, 1, 1))
+    spec = ModelSpec("v3_minimal", "EURUSD",
+                     PERIODS["the training quarter and the four weeks after it"])
+    tradelab = Responses()
+    assert held_out_accuracy_problems(market, spec, tradelab, _accuracies(0.97, 0.39)) == []
+    as_trained = held_out_accuracy_problems(market, spec, tradelab, _accuracies(0.97, 0.97))
+    assert len(as_trained) == 1 and as_trained[0].startswith("test accuracy 0.97 on the 404")
+    swapped = held_out_accuracy_problems(market, spec, tradelab, _accuracies(0.39, 0.97))
+    assert len(swapped) == 2
+
+
+def test_a_period_whose_held_out_rows_are_like_its_training_rows_is_not_judged():
+    from canaryspec.jobs import held_out_accuracy_problems
+    market = MarketData(("EURUSD",), ("1h",), date(2023, 1, 2), date(2025, 1, 1))
+    with pytest.raises(RuntimeError, match="does not hold out rows where the market has turned"):
+        held_out_accuracy_problems(market, ModelSpec("v3_minimal", "EURUSD", TRAINING),
+                                   Responses(), _accuracies(0.97, 0.39))
