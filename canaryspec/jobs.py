@@ -230,14 +230,17 @@ class ModelSpec:
     strategy: str
     symbol: str
     period: Period
+    timeframe: str = "1h"
 
     def training_request(self) -> dict[str, Any]:
-        return training_request(self.strategy, symbols=[self.symbol], timeframes=["1h"],
+        return training_request(self.strategy, symbols=[self.symbol],
+                                timeframes=[self.timeframe],
                                 start_date=self.period.start.isoformat(),
                                 end_date=self.period.end.isoformat())
 
     def __str__(self) -> str:
-        return f"{self.strategy} trained on {self.symbol} over {self.period.name}"
+        return (f"{self.strategy} trained on {self.symbol} {self.timeframe} bars over "
+                f"{self.period.name}")
 
 
 # The contract's defaults, sent as a client that states everything would send them.
@@ -669,7 +672,7 @@ def learned_from_problems(market: MarketData, model: ModelSpec,
     if len(mine) != 1 or len(entries) != 1:
         return reported, [f"asked to train on {model.symbol} alone, it reports learning from "
                           f"{[e.get('symbol') for e in entries] or reported!r}"]
-    bars = oracle.seeded_bars(market, model.symbol, "1h", model.period)
+    bars = oracle.seeded_bars(market, model.symbol, model.timeframe, model.period)
     expected = oracle.expected_learning(bars, STRATEGY_INPUTS[model.strategy])
     return mine[0], oracle.learning_problems(mine[0], expected)
 

@@ -56,6 +56,8 @@ PERIODS = {p.name: p for p in (
     # its model on (tradelab holds out the latest fifth) is the other pattern.
     Period("the training quarter and the four weeks after it", date(2024, 1, 1),
            date(2024, 4, 29)),
+    # All of tradelab's seeded market data (2023-01-02 to 2025-01-01).
+    Period("the two years of market data", date(2023, 1, 2), date(2025, 1, 1)),
     # Past every profile's market data (both end on 2025-01-01): a period with no bars.
     Period("a month after the market data ends", date(2025, 6, 1), date(2025, 7, 1)),
 )}

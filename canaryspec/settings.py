@@ -85,7 +85,8 @@ PROFILES: dict[str, Profile] = {
         strict_health=True,
         build_by_default=True,
         # Its seed-data service writes only what is missing (AAPL, daily bars): these stay.
-        market_data=MarketData(symbols=("EURUSD", "GBPUSD"), timeframes=("1h",),
+        # Daily bars too: a training asked for them must learn from them, not the hourly.
+        market_data=MarketData(symbols=("EURUSD", "GBPUSD"), timeframes=("1h", "1d"),
                                start=date(2023, 1, 2), end=date(2025, 1, 1)),
     ),
     "ktrdr": Profile(

@@ -13,6 +13,7 @@ from canaryspec.jobs import BAD_REQUESTS, KNOWN_RESULTS
 from canaryspec.oracle import Costs
 from canaryspec.seeding import PERIODS, PLANTED
 from canaryspec.vocabulary import (
+    BAR_LENGTHS,
     IMAGE_NAMES,
     JOBS,
     OPERATION_STATUSES,
@@ -52,6 +53,7 @@ def register_step_types() -> None:
         Strategy=TypeBuilder.make_choice(list(STRATEGIES)),
         BadInput=TypeBuilder.make_enum(BAD_REQUESTS),
         Period=TypeBuilder.make_enum(PERIODS),
+        BarLength=TypeBuilder.make_enum(BAR_LENGTHS),
         Market=TypeBuilder.make_choice(list(PLANTED)),
         KnownResult=TypeBuilder.make_choice(list(KNOWN_RESULTS)),
         Costs=parse_costs,

@@ -71,6 +71,8 @@ SERVICES = {"database": "db", "backend": "backend",
 # code runs (backend and both workers; the database stays the database).
 DEPLOYMENTS = {"split": {},
                "monolith": {"backend": "monolith", "worker-cpu": "monolith"}}
+# The bar lengths the features name, as the platform's timeframes.
+BAR_LENGTHS = {"hourly": "1h", "daily": "1d"}
 # A registered worker's status (the contract's registry).
 WORKER_STATUSES = ("available", "busy", "temporarily_unavailable")
 OPERATION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")

@@ -38,6 +38,14 @@ Feature: Model training
       | v3_minimal          |
       | v3_single_indicator |
 
+  # The same oracle on the daily bars the suite seeded beside the hourly ones: a platform that
+  # trains on its strategy's own timeframe instead of the one asked for learns from 24 times
+  # as many rows.
+  @use.with_profile=tradelab
+  Scenario: A training asked for daily bars learns from the daily bars
+    Given a "v3_minimal" model trained on EURUSD daily bars over the two years of market data
+    Then it learned from its strategy's inputs over exactly those bars, as the seeded data says
+
   # tradelab tests a model on the latest fifth of its rows; over this period that fifth is
   # where the market has turned, so a model tested on its training rows, on another fifth or
   # with its two accuracies swapped scores alike on both.

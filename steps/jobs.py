@@ -114,6 +114,14 @@ def step_model_trained_on(context: Context, strategy: str, market: str,
     _trained(context, context.model)
 
 
+@given('a "{strategy:Strategy}" model trained on {market:Market} {bars:BarLength} bars over '
+       '{period:Period}')
+def step_model_trained_on_bars(context: Context, strategy: str, market: str, bars: str,
+                               period: jobs.Period) -> None:
+    context.model = jobs.ModelSpec(strategy, market, period, timeframe=bars)
+    _trained(context, context.model)
+
+
 def _backtest_request(context: Context, strategy: str, **overrides: str) -> dict:
     # Name the model this run trained: the real platform has no "latest model" default.
     model = context.run.trained_models.get(_default_model(strategy))
