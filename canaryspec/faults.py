@@ -94,10 +94,15 @@ def restart_while_backend_down(handle: CanaryHandle, worker: WorkerKind) -> Regi
     return before
 
 
+def registry_entry(handle: CanaryHandle, worker_id: str) -> RegisteredWorker | None:
+    """The worker's entry in the backend's registry, read now (None when it has none)."""
+    return next((w for w in handle.registered_workers() if w.worker_id == worker_id), None)
+
+
 def entry_status(handle: CanaryHandle, worker_id: str) -> str:
     """The worker's status in the backend's registry ("absent" when it has no entry)."""
-    found = [w for w in handle.registered_workers() if w.worker_id == worker_id]
-    return found[0].status if found else "absent"
+    entry = registry_entry(handle, worker_id)
+    return entry.status if entry else "absent"
 
 
 def status_becomes(handle: CanaryHandle, worker: RegisteredWorker, wanted: Callable[[str], bool],
@@ -131,8 +136,8 @@ def available_again(handle: CanaryHandle, worker: RegisteredWorker, kind: Worker
 def failed_checks_counted(handle: CanaryHandle, worker: RegisteredWorker) -> object:
     """The failed health checks the registry counts against the worker now (the contract's
     `health_check_failures`; "absent" when it has no entry)."""
-    found = [w for w in handle.registered_workers() if w.worker_id == worker.worker_id]
-    return found[0].raw.get("health_check_failures") if found else "absent"
+    entry = registry_entry(handle, worker.worker_id)
+    return entry.raw.get("health_check_failures") if entry else "absent"
 
 
 # What a worker's own SIGTERM handling leaves last in its log: uvicorn's line once the app's
