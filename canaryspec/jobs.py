@@ -696,7 +696,7 @@ def held_out_problem(result_summary: dict[str, Any]) -> str | None:
 
 
 # A model that learned one pattern is right on nearly every row of it and, where the market
-# has turned, on about one row in five (docs/market-data.md): "most" either way, with room.
+# has turned, on far fewer (tradelab: 0.97 and 0.39, docs/market-data.md): "most" either way.
 MOSTLY_RIGHT = 0.7
 MOSTLY_WRONG = 0.5
 
@@ -706,7 +706,7 @@ def held_out_accuracy_problems(market: MarketData, model: ModelSpec, responses: 
     """Where the training's accuracies say it was not tested on the rows it held out: right on
     most of the rows it trained on, wrong on most of the latest fifth, where the seeded market
     has turned. RuntimeError (not judged) when the period does not put its latest fifth there."""
-    bars = oracle.seeded_bars(market, model.symbol, "1h", model.period)
+    bars = oracle.seeded_bars(market, model.symbol, model.timeframe, model.period)
     rows, _ = oracle.decided_rows(bars, STRATEGY_INPUTS[model.strategy])
     split = int(len(rows) * (1 - HELD_OUT))
     turned = [not any(p.contains(bars[at].timestamp) for p in PLANTED_PERIODS) for at in rows]
