@@ -22,7 +22,7 @@ from canaryspec.errors import Finding
 from canaryspec.handle import ending_cause
 from canaryspec.jobs import StartedJob
 from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
-from canaryspec.vocabulary import JOBS, JobKind, WorkerKind
+from canaryspec.vocabulary import BAR_LENGTHS, JOBS, JobKind, WorkerKind
 
 TRAINING, BACKTEST = JOBS["training"], JOBS["backtest"]
 
@@ -110,8 +110,7 @@ def step_trained_model(context: Context, strategy: str) -> None:
 @given('a "{strategy:Strategy}" model trained on {market:Market} over {period:Period}')
 def step_model_trained_on(context: Context, strategy: str, market: str,
                           period: jobs.Period) -> None:
-    context.model = jobs.ModelSpec(strategy, market, period)
-    _trained(context, context.model)
+    step_model_trained_on_bars(context, strategy, market, BAR_LENGTHS["hourly"], period)
 
 
 @given('a "{strategy:Strategy}" model trained on {market:Market} {bars:BarLength} bars over '
