@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,6 +338,17 @@ def startup_table(record: RunRecord) -> list[str]:
             *table(["Step (seconds after `compose up`)", "Seconds"], rows)] if rows else []
 
 
+def not_run_here(record: RunRecord) -> list[str]:
+    """The skipped scenarios, counted by why (what the target does not promise, or what an
+    attached run would need to run them, and how to give it), the most first."""
+    reasons = Counter(s.reason or "skipped" for s in record.scenarios
+                      if s.outcome is Outcome.SKIPPED)
+    if not reasons:
+        return []
+    return ["## Not run here", "", *(f"- {count} scenario{'s' if count > 1 else ''}: {reason}"
+                                     for reason, count in reasons.most_common()), ""]
+
+
 def render(record: RunRecord) -> str:
     out = [f"# Canary verdict: {verdict_line(record)}", "",
            f"Target `{record.profile}`, run `{record.run_id}`, started {record.started_at}, git "
@@ -359,6 +371,7 @@ def render(record: RunRecord) -> str:
             rows.append([area, *(str(sum(s.outcome is o for s in in_area))
                                  for o in OUTCOME_ORDER)])
     out += table(["Area", *(o.value.capitalize() for o in OUTCOME_ORDER)], rows)
+    out += not_run_here(record)
     out += seed_tables(record)
     out += startup_table(record)
     out += deadlines_table(record)

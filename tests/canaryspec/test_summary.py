@@ -241,3 +241,15 @@ def test_a_record_keeps_its_new_fields_through_run_json(tmp_path):
     assert again.findings().keys() == record.findings().keys() == {REWRITE, GRACE}
     assert again.platform_timers == record.platform_timers
     assert again.setup_error["message"] == "no"
+
+
+def test_what_was_not_run_is_counted_by_why_and_a_full_run_says_nothing():
+    assert "## Not run here" not in summary.render(_record())
+    record = _record(lambda name: "skipped" if "image" in name else "passed")
+    for scenario in record.scenarios:
+        if scenario.status == "skipped":
+            scenario.reason = "not run on an attached deployment: needs the images themselves"
+    skipped = sum(s.status == "skipped" for s in record.scenarios)
+    text = summary.render(record)
+    assert (f"## Not run here\n\n- {skipped} scenarios: not run on an attached deployment: "
+            "needs the images themselves") in text
