@@ -31,7 +31,7 @@ from behave.model import Feature, Scenario, Step
 from behave.runner import Context
 from behave.tag_matcher import ActiveTagMatcher
 
-from canaryspec import interrupts
+from canaryspec import interrupts, needs
 from canaryspec.errors import CanaryspecError
 from canaryspec.outcomes import scenario_is_finding
 from canaryspec.reports.attach import attach_json, attach_text, attach_unreported_exchanges
@@ -75,8 +75,9 @@ def before_all(context: Context) -> None:
     try:
         with context.run.clock.phase("set-up (Compose, compose file, dead runs)"):
             context.run.start()
-        with context.run.clock.phase("images (build or find)"):
-            context.run.images.build()
+        if not context.settings.attached:  # an attached run builds and finds no image
+            with context.run.clock.phase("images (build or find)"):
+                context.run.images.build()
     except CanaryspecError as error:
         _stop_run(context, error)
 
@@ -87,6 +88,7 @@ def before_feature(context: Context, feature: Feature) -> None:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
+    needs.LEDGER.open()
     _skip_unless_promised(context, scenario, scenario.effective_tags)
     if context.run.first_finding is not None:
         scenario.skip(reason=f"not run: the run stopped at its first finding "
@@ -100,6 +102,7 @@ def before_step(context: Context, step: object) -> None:
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:
+    _check_declared_needs(scenario)
     if context.settings.stop_at_first_finding and context.run.first_finding is None \
             and scenario_is_finding(scenario):
         context.run.first_finding = scenario.name
@@ -116,10 +119,25 @@ def after_step(context: Context, step: Step) -> None:
 
 
 def _skip_unless_promised(context: Context, element: Feature | Scenario, tags: list[str]) -> None:
-    """Skip, visibly and with the reason, what the target does not promise (active tags)."""
+    """Skip, visibly and with the reason, what the target does not promise (active tags) or
+    cannot give (an attached run: what a scenario needs beyond the HTTP API)."""
     if context.active_tags.should_exclude_with(tags):
         element.skip(reason=f"not checked on this target: needs "
                             f"{context.active_tags.exclude_reason}")
+        return
+    unmet = needs.unmet(tags, context.settings.capabilities())
+    if unmet:
+        element.skip(reason=f"not run on an attached deployment: {needs.describe_unmet(unmet)}")
+
+
+def _check_declared_needs(scenario: Scenario) -> None:
+    """A scenario that passed using a capability its tags do not declare is a suite error: a
+    run against a deployment without that capability would have run it and failed it."""
+    if scenario.status.name != "passed":
+        return  # a failure's own path (and its evidence) says nothing about the tags
+    missing = needs.undeclared(needs.LEDGER.take(), scenario.effective_tags)
+    if missing:
+        raise needs.UndeclaredNeed(missing)
 
 
 def _stop_run(context: Context, error: CanaryspecError) -> None:

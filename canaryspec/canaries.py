@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 from docker import DockerClient
 
-from canaryspec import interrupts
+from canaryspec import interrupts, needs
 from canaryspec.canary import Canary, ComposeModel, remove_run_containers
 from canaryspec.clock import PhaseClock
 from canaryspec.errors import CanaryspecError, CanaryUnavailable
 from canaryspec.handle import CanaryHandle
 from canaryspec.images import ImageSet
+from canaryspec.needs import Need
 from canaryspec.outcomes import BLOCKED_PREFIX, headline
 from canaryspec.owners import Owner
 from canaryspec.readiness import wait_for_services_ready
@@ -78,6 +79,10 @@ class CanaryPool:
         """The run's canary: every service up, schema migrated (as the handoff), workers
         available."""
         def start() -> CanaryHandle:
+            with needs.not_counted():  # the run's own canary: the target's, not a scenario's
+                return start_shared()
+
+        def start_shared() -> CanaryHandle:
             with self.clock.phase("canary up"):
                 handle = self._bring_up(SHARED, ())
             try:
@@ -109,8 +114,10 @@ class CanaryPool:
     def own(self, purpose: str, services: tuple[str, ...]) -> CanaryHandle:
         """A canary one feature owns (e.g. a database it may wipe), started by its first
         scenario that runs; `release` ends it with the feature."""
+        needs.used(Need.ENGINE, Need.IMAGES)  # every scenario on it, not only the first
+
         def start() -> CanaryHandle:
-            with self.clock.phase(f"own canary up ({purpose})"):
+            with needs.not_counted(), self.clock.phase(f"own canary up ({purpose})"):
                 return self._bring_up(purpose, services)
 
         return self._once(purpose, start)

@@ -33,6 +33,7 @@ import httpx
 from docker import DockerClient
 from docker.models.containers import Container
 
+from canaryspec import needs
 from canaryspec.errors import (
     CanaryUnavailable,
     ComposeFailed,
@@ -41,6 +42,7 @@ from canaryspec.errors import (
     PortInUse,
 )
 from canaryspec.images import CommandResult, missing_images
+from canaryspec.needs import Need
 from canaryspec.outcomes import decisive_line
 from canaryspec.owners import PROBE, RUN, Owner
 from canaryspec.seeding import tar_of
@@ -665,6 +667,7 @@ class Canary:
         return found[0] if found else None
 
     def service_state(self, service: str) -> ServiceState:
+        needs.used(Need.ENGINE)
         container = self.container(service)
         if container is None:
             return ServiceState(service, "absent", "none", "")
@@ -712,6 +715,7 @@ class Canary:
 
     def start_up(self, service: str) -> StartUp:
         """How the service's first start went against its declared health window."""
+        needs.used(Need.ENGINE)  # what the engine saw of a start the suite made
         return StartUp(service, self.healthy_in.get(service), self.health_window(service),
                        self.unhealthy_after.get(service))
 
@@ -836,6 +840,7 @@ class Canary:
     def exec(self, service: str, command: list[str], *, user: str = "",
              with_stderr: bool = False) -> CommandResult:
         """Run `command` in the service's container; stderr is included on failure or on ask."""
+        needs.used(Need.ENGINE)
         container = self.container(service)
         if container is None:
             return CommandResult(-1, f"service {service} has no container")
@@ -846,6 +851,7 @@ class Canary:
         return CommandResult(int(exit_code), text.strip())
 
     def env_of(self, service: str) -> dict[str, str]:
+        needs.used(Need.ENGINE)
         container = self.container(service)
         if container is None:
             return {}
@@ -853,6 +859,7 @@ class Canary:
         return {k: v for k, v in pairs}
 
     def logs(self, service: str, tail: int = 60) -> str:
+        needs.used(Need.ENGINE)
         container = self.container(service)
         if container is None:
             return f"(no container for {service})"
@@ -869,6 +876,7 @@ class Canary:
 
     def restart(self, service: str) -> None:
         """Stop (SIGTERM, then SIGKILL after its stop grace period) and start it again."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         container = self._running_container(service)
         container.restart(timeout=int(container.attrs["Config"].get("StopTimeout") or 10))
 
@@ -883,6 +891,7 @@ class Canary:
     def stop(self, service: str) -> StopResult:
         """SIGTERM the service (SIGKILL once its stop grace period runs out) and leave it
         stopped; how it ended and how long it took."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         container = self._running_container(service)
         grace_s = self.grace_period(service)
         started = time.monotonic()
@@ -894,6 +903,7 @@ class Canary:
 
     def start(self, service: str) -> bool:
         """Start the service's container if it is not running; whether it had to be."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         container = self._running_container(service)
         container.reload()
         if container.status == "running":
@@ -904,6 +914,7 @@ class Canary:
     def cut_off(self, service: str) -> list[str]:
         """Disconnect the service's running container from every network it is on (as a lost
         link would); the networks' names, for `connect_back`."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         container = self._running_container(service)
         container.reload()
         networks = list(container.attrs["NetworkSettings"]["Networks"] or {})
@@ -914,6 +925,7 @@ class Canary:
     def connect_back(self, service: str, networks: Sequence[str]) -> None:
         """Connect the container to `networks` again under its service name (Compose's alias,
         which the other services address it by); a network it is already on is left alone."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         container = self._running_container(service)
         container.reload()
         attached = set(container.attrs["NetworkSettings"]["Networks"] or {})
@@ -926,6 +938,7 @@ class Canary:
         health check, restart policy and owner labels, and its own public address (its
         container name, which the canary's network resolves). `down` removes it with the
         project (an orphan of the compose file). Returns the address it is reached at."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         source = self._running_container(service)
         source.reload()
         config, host = source.attrs["Config"], source.attrs["HostConfig"]
@@ -956,6 +969,7 @@ class Canary:
         out-of-memory kill or a segfault ends a worker): the container then exits by itself,
         and what happens next is its restart policy's doing, not the suite's. Returns the
         container's (restart count, start time) from before the crash."""
+        needs.used(Need.ENGINE, Need.DESTRUCTIVE)
         container = self._running_container(service)
         container.reload()
         before = (int(container.attrs.get("RestartCount") or 0),
@@ -969,18 +983,21 @@ class Canary:
 
     def restarts(self, service: str) -> tuple[int, str, str]:
         """The container's (restart count, start time, status) as the engine has them now."""
+        needs.used(Need.ENGINE)
         container = self._running_container(service)
         container.reload()
         return (int(container.attrs.get("RestartCount") or 0),
                 str(container.attrs["State"].get("StartedAt")), container.status)
 
     def restart_policy(self, service: str) -> str:
+        needs.used(Need.ENGINE)
         container = self._running_container(service)
         return str((container.attrs["HostConfig"].get("RestartPolicy") or {}).get("Name") or
                    "no")
 
     def memory_mb(self) -> dict[str, float]:
         """Resident memory of each running service (the engine's stats: cgroup rss), in MB."""
+        needs.used(Need.ENGINE)
         used = {}
         for service in self.all_services:
             container = self.container(service)
@@ -999,9 +1016,10 @@ class Canary:
     def evidence(self, services: Sequence[str] | None = None, tail: int = 40) -> str:
         """State and log tail of each service: what a timeout or failure report attaches."""
         parts = []
-        for service in services or self.all_services:
-            parts.append(f"--- {service}: {json.dumps(self.state(service))}\n"
-                         f"{self.logs(service, tail).rstrip()}")
+        with needs.not_counted():  # what a report shows, not what the scenario judges
+            for service in services or self.all_services:
+                parts.append(f"--- {service}: {json.dumps(self.state(service))}\n"
+                             f"{self.logs(service, tail).rstrip()}")
         return "\n".join(parts)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from canaryspec import hostile, interrupts, migrations
+from canaryspec import hostile, interrupts, migrations, needs
 from canaryspec.api import PlatformClient, Reply, RouteAnswer, declared_statuses
 from canaryspec.canary import Canary, StopResult, file_exists
 from canaryspec.errors import Finding
@@ -37,6 +37,7 @@ from canaryspec.jobs import (
     describe,
     paging_problems,
 )
+from canaryspec.needs import Need
 from canaryspec.outcomes import stable_cause
 from canaryspec.readiness import wait_for_services_ready
 from canaryspec.responses import MISSING, dig
@@ -174,6 +175,7 @@ class CanaryHandle:
         """`period`, known to hold no bars: the market data the suite seeded ends before it.
         Where the suite did not seed the data, or it reaches into the period, the scenario
         cannot be judged here."""
+        needs.used(Need.MARKET_DATA)
         data = self.settings.profile.market_data
         if data is None or period.start < data.end:
             raise RuntimeError(f"{period.name} ({period.start}) is not known to hold no bars: "
@@ -637,6 +639,7 @@ class CanaryHandle:
     def write_model_that_runs_code(self) -> str:
         """Put a model file that runs code when a full pickle load reads it (it makes a folder
         on the models volume) where a backtest may name it; return its path."""
+        needs.used(Need.DESTRUCTIVE)  # a file of its own in the models volume
         folder = hostile.CODE_MODEL.rsplit("/", 1)[0]
         result = self.canary.exec(WORKERS["training"].service, [
             "sh", "-c", 'mkdir -p "$1" && rm -rf "$2" && printf "%s" "$3" > "$4"', "sh",
@@ -704,6 +707,7 @@ class CanaryHandle:
 
     def write_corrupt_model(self) -> str:
         """Put a file that is not a model in the shared models volume; return its path."""
+        needs.used(Need.DESTRUCTIVE)  # a file of its own in the models volume
         folder = CORRUPT_MODEL.rsplit("/", 1)[0]
         result = self.canary.exec(WORKERS["training"].service, [
             "sh", "-c", f"mkdir -p {folder} && printf 'not a model' > {CORRUPT_MODEL}"])

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from docker import DockerClient
 
+from canaryspec import needs
 from canaryspec.images import CommandResult, ImageFacts, run_in_image
+from canaryspec.needs import Need
 from canaryspec.probe_cache import ProbeCache
 
 # What counts as an init: processes that reap zombies and forward signals.
@@ -47,6 +49,8 @@ class ImageProbe:
     on_answer: Callable[[str], None] | None = None  # told where each answer came from
 
     def run(self, command: list[str]) -> CommandResult:
+        needs.used(Need.IMAGES)
+
         def ask() -> CommandResult:
             return run_in_image(self.client, self.facts.tag, command, labels=self.labels)
 

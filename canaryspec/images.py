@@ -19,8 +19,10 @@ import docker
 import docker.errors
 from docker import DockerClient
 
+from canaryspec import needs
 from canaryspec.clock import PhaseClock
 from canaryspec.errors import CanaryUnavailable, EngineUnavailable, ImageUnavailable
+from canaryspec.needs import Need
 from canaryspec.outcomes import IMAGE_MISSING, MISSING_IMAGE_TEXT
 from canaryspec.reports.record import ImageRecord, RunRecord
 from canaryspec.settings import PROJECT_ROOT, Settings
@@ -246,6 +248,7 @@ class ImageSet:
 
     def get(self, role: str) -> ImageFacts:
         """Facts about the image playing `role` (ImageUnavailable when it is not here)."""
+        needs.used(Need.IMAGES)
         if role not in self.facts:
             tag = self.settings.image(role)
             if tag is None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from canaryspec import needs
 from canaryspec.canary import Canary
+from canaryspec.needs import Need
 from canaryspec.outcomes import decisive_line
 
 ALEMBIC = ["python", "-m", "alembic"]
@@ -106,6 +108,7 @@ def write_plain_rows(canary: Canary, table: str, count: int) -> list[str]:
     """Write `count` rows into `table` as its schema stands, a value for every column it
     requires (NOT NULL, no default: keys as 'canary-row-N', other types a neutral value);
     return their keys (the table's one-column primary key)."""
+    needs.used(Need.DATABASE, Need.DESTRUCTIVE)
     columns = [line.split("|") for line in _psql(canary, (
         "SELECT column_name, data_type, is_nullable, coalesce(column_default, '') "
         f"FROM information_schema.columns WHERE table_schema = 'public' AND table_name = "
@@ -142,11 +145,13 @@ def rows_missing(canary: Canary, table: str, keys: list[str]) -> list[str]:
 
 
 def _psql(canary: Canary, sql: str, database: str | None = None) -> str:
-    env = canary.env_of("db")
-    user = env.get("POSTGRES_USER", "postgres")
-    db = database or env.get("POSTGRES_DB", user)
-    result = canary.exec("db", ["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1",
-                                "-Atc", sql])
+    # The database's own answer: what a scenario needs is the database, whichever way in.
+    with needs.counted_as(Need.DATABASE):
+        env = canary.env_of("db")
+        user = env.get("POSTGRES_USER", "postgres")
+        db = database or env.get("POSTGRES_DB", user)
+        result = canary.exec("db", ["psql", "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1",
+                                    "-Atc", sql])
     if result.exit_code != 0:
         raise AssertionError(f"psql in the db container failed: {result.output[-500:]}")
     return result.output
@@ -166,6 +171,7 @@ def table_exists(canary: Canary, table: str) -> bool:
 
 def reset_database(canary: Canary) -> None:
     """Drop and re-create the canary's database: a fresh, never-migrated one, in a second."""
+    needs.used(Need.DATABASE, Need.DESTRUCTIVE)
     env = canary.env_of("db")
     db = env.get("POSTGRES_DB", env.get("POSTGRES_USER", "postgres"))
     _psql(canary, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', database="postgres")

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from canaryspec import needs
+from canaryspec.needs import Need
 from canaryspec.seeding import MarketData, Period
 
 INPUT_NAME = re.compile(r"^(?:(rsi|sma)_(\d+)|return_1)$")
@@ -43,6 +45,7 @@ class SeededBar:
 
 def seeded_bars(data: MarketData, symbol: str, timeframe: str, period: Period) -> list[SeededBar]:
     """The bars the suite seeded for `symbol` within [period.start, period.end)."""
+    needs.used(Need.MARKET_DATA)
     bars = []
     for line in data.csv(symbol, timeframe).splitlines()[1:]:
         fields = line.split(",")

@@ -16,6 +16,8 @@ from typing import Any
 
 from docker import DockerClient
 
+from canaryspec import needs
+from canaryspec.attached import AttachedPool
 from canaryspec.canaries import CanaryPool
 from canaryspec.canary import ComposeModel, check_ports_free, compose_environment, find_compose
 from canaryspec.clock import PhaseClock
@@ -40,7 +42,7 @@ class Run:
     record: RunRecord = field(init=False)
     owner: Owner = field(init=False)
     images: ImageSet = field(init=False)
-    canaries: CanaryPool | None = None
+    canaries: CanaryPool | AttachedPool | None = None
     compose: list[str] | None = None
     # With stop_at_first_finding: the scenario whose finding stopped the run (later ones skip).
     first_finding: str | None = None
@@ -62,7 +64,10 @@ class Run:
 
     def start(self) -> None:
         """Compose and the compose file checked, dead runs' leftovers removed, canaries ready
-        to be started on first use."""
+        to be started on first use; attached, only the deployment to reach (no engine)."""
+        if self.settings.attached:
+            self.canaries = AttachedPool(self.settings, self.clock, self.record)
+            return
         self.compose = find_compose()
         model = ComposeModel.read(self.compose, self.settings.canary_compose_file,
                                   compose_environment())
@@ -81,7 +86,8 @@ class Run:
 
     def note_memory(self, moment: str, handle: CanaryHandle) -> None:
         """Each service's resident memory at a named moment ("during a training")."""
-        self.record.memory[moment] = handle.canary.memory_mb()
+        with needs.not_counted():  # a figure for the report, not a check
+            self.record.memory[moment] = handle.canary.memory_mb()
 
     def close(self) -> None:
         if self.canaries is not None:

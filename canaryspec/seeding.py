@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from canaryspec import needs
+from canaryspec.needs import Need
+
 STEP = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # Where a symbol's walk starts: near its real level, so prices look like prices.
 START_PRICE = {"EURUSD": 1.10, "GBPUSD": 1.27, "USDJPY": 145.0, "AAPL": 185.0}
@@ -76,6 +79,7 @@ def other(pattern: Pattern) -> Pattern:
 def planted_pattern(symbol: str, period: Period) -> Pattern:
     """The pattern `symbol`'s bars follow throughout `period` (a planted symbol and a period
     wholly inside or wholly outside the planted ones)."""
+    needs.used(Need.MARKET_DATA)
     if symbol not in PLANTED:
         raise KeyError(f"{symbol} carries no planted pattern (planted: {', '.join(PLANTED)})")
     inside = [p for p in PLANTED_PERIODS if p.start <= period.start and period.end <= p.end]

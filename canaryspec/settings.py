@@ -11,12 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from canaryspec.errors import ConfigError
+from canaryspec.needs import Need
 from canaryspec.responses import Responses
 from canaryspec.seeding import LONG_TRAINING, MarketData
 from canaryspec.settings_paths import PROJECT_ROOT
-from canaryspec.vocabulary import DEPLOYMENTS, IMAGE_ROLES, SERVICE_ROLES
+from canaryspec.vocabulary import DEPLOYMENTS, IMAGE_ROLES, SERVICE_ROLES, WORKERS
+
+# Where the platform runs (Settings.target).
+TARGETS = ("canary", "attach")
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,28 @@ class Settings:
     # host). Two trainings on one host, each spreading over every core, contend: two runs of
     # the real platform at once on two cores trained 14 times slower than one.
     worker_threads: int | None = None
+    # Where the platform runs: "canary" (the suite builds, starts and removes its own) or
+    # "attach" (a deployment someone else runs, reached at backend_url: nothing is built,
+    # started or removed, and a scenario that needs more than its HTTP API is skipped, saying
+    # what it needs; canaryspec.needs).
+    target: str = "canary"
+    backend_url: str = ""
+    # Attached: where a worker type's own API answers, when not at the address it registered
+    # with (a deployment's internal host names do not resolve outside its network).
+    worker_urls: Mapping[str, str] = field(default_factory=dict)
+    # Attached: restarts, kills, network cuts and files planted in its volumes are allowed.
+    allow_destructive: bool = False
+
+    @property
+    def attached(self) -> bool:
+        return self.target == "attach"
+
+    def capabilities(self) -> frozenset[Need]:
+        """What this run may do beyond the backend's HTTP API: everything in a canary of its
+        own; attached, only what the settings allow."""
+        if not self.attached:
+            return frozenset(Need)
+        return frozenset({Need.DESTRUCTIVE} if self.allow_destructive else set())
 
     def image(self, role: str) -> str | None:
         """The tag of the image playing `role` (backend, worker-cpu, monolith, db), or None
@@ -272,6 +299,32 @@ def _whole(key: str, value: str) -> int:
     return int(number)
 
 
+def _target(key: str, value: str) -> str:
+    if value.strip() not in TARGETS:
+        raise ConfigError(f"{key}={value!r} is not a target; targets: {', '.join(TARGETS)}")
+    return value.strip()
+
+
+def _url(key: str, value: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"{key}={value!r} is not an http(s) URL")
+    return url
+
+
+def _worker_urls(key: str, value: str) -> dict[str, str]:
+    """`training=http://...,backtesting=http://...`"""
+    urls = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        worker_type, _, url = pair.partition("=")
+        if worker_type.strip() not in {w.worker_type for w in WORKERS.values()}:
+            raise ConfigError(f"{key}: {worker_type.strip()!r} is not a worker type; types: "
+                              f"{', '.join(w.worker_type for w in WORKERS.values())}")
+        urls[worker_type.strip()] = _url(key, url)
+    return urls
+
+
 def _deployment(key: str, value: str) -> str:
     if value.strip() not in DEPLOYMENTS:
         raise ConfigError(f"{key}={value!r} is not a deployment; deployments: "
@@ -301,6 +354,10 @@ _KEYS = {
     "reports_dir": ("reports_dir", lambda _k, v: (PROJECT_ROOT / v).resolve()),
     "generated_examples": ("generated_examples", lambda k, v: int(_number(k, v))),
     "worker_threads": ("worker_threads", _whole),
+    "target": ("target", _target),
+    "backend_url": ("backend_url", _url),
+    "worker_urls": ("worker_urls", _worker_urls),
+    "allow_destructive": ("allow_destructive", _bool),
 }
 # behave's own userdata keys, and ones other tools put there, that are not ours to validate.
 _FOREIGN_KEYS = {"AllureFormatter.issue_pattern", "AllureFormatter.link_pattern"}
@@ -333,6 +390,13 @@ def load_settings(userdata: Mapping[str, str],
         else:
             values[attr] = parse(key, raw)
     values["deadlines"] = Deadlines(**deadlines).for_this_host()
+    if values.get("target") == "attach":
+        if not values.get("backend_url"):
+            raise ConfigError("target=attach needs backend_url=<the deployment's backend URL>")
+        values["build"] = False  # an attached run builds nothing
+    elif values.get("backend_url") or values.get("worker_urls"):
+        raise ConfigError("backend_url and worker_urls are for target=attach; a canary's "
+                          "URLs are its own")
     if values.get("build") and not profile.dockerfiles:
         raise ConfigError(f"profile {profile_name!r} does not build its images here; "
                           "build them in the platform's repository and set build=false")

@@ -25,7 +25,7 @@ Feature: Backtesting
   # mirror. A model that learned one pattern profits where the market follows it and loses
   # where the market follows the other, so the sign of a backtest says which model was
   # replayed on which bars.
-  @critical @handoff.backtest_lifecycle
+  @critical @handoff.backtest_lifecycle @needs.market_data
   Scenario Outline: A backtest answers for <what it must follow>
     Given a "v3_minimal" model trained on <trained on> over <training period>
     When that model is backtested on <market> over <backtest period>
@@ -48,13 +48,13 @@ Feature: Backtesting
 
   # Nothing to trade is an error the researcher must see: a result of zeros would read as a
   # strategy that never traded.
-  @handoff.backtest_lifecycle
+  @handoff.backtest_lifecycle @needs.market_data
   Scenario: A backtest over a month with no market data fails, naming the dates
     Given a "v3_minimal" model trained on EURUSD over the training quarter
     When that model is backtested on EURUSD over a month after the market data ends, where there are no bars
     Then the backtest is refused or fails, naming the period it has no data for
 
-  @use.with_profile=tradelab @handoff.backtest_lifecycle
+  @use.with_profile=tradelab @handoff.backtest_lifecycle @needs.engine
   Scenario: A backtest reports the model it replayed, byte for byte
     Given a "v3_minimal" model trained on EURUSD over the training quarter
     When that model is backtested on EURUSD over the backtest month
@@ -62,7 +62,7 @@ Feature: Backtesting
 
   # A backtest reports the trades it made; the suite replays them over the bars it seeded, at
   # the costs it asked for (not the contract's defaults), and gets every metric it must report.
-  @use.with_profile=tradelab @critical @handoff.backtest_lifecycle
+  @use.with_profile=tradelab @critical @handoff.backtest_lifecycle @needs.market_data
   Scenario: A backtest's metrics are what its trades earn at the costs it was asked for
     Given a "v3_minimal" model trained on EURUSD over the training quarter
     When that model is backtested on EURUSD over the backtest month at a commission of 0.2 %, slippage of 0.1 % and 50,000 of capital
@@ -77,7 +77,7 @@ Feature: Backtesting
     When a backtest of "v3_minimal" is started without naming a model
     Then the platform answers without a server error
 
-  @handoff.backtest_lifecycle
+  @handoff.backtest_lifecycle @needs.engine @destructive
   Scenario: A backtest of a corrupt model fails clearly
     Given a corrupt model file in the models volume
     When a backtest of "v3_minimal" is started with that model

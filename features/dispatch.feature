@@ -7,7 +7,7 @@ Feature: Dispatch from the backend to the workers
   Background:
     Given the canary is running
 
-  @training @blocker @smoke @handoff.dispatch
+  @training @blocker @smoke @handoff.dispatch @needs.database
   Scenario: A training runs on a training worker
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
@@ -36,7 +36,7 @@ Feature: Dispatch from the backend to the workers
     Then the operation is recorded as "failed"
     And the worker that ran it is already listed available when it is seen done
 
-  @training @critical
+  @training @critical @needs.database
   Scenario: A second training is refused while the only training worker is busy
     Given a long training of "v3_multi_symbol" is running
     When another training of "v3_minimal" is started
@@ -56,7 +56,7 @@ Feature: Dispatch from the backend to the workers
     Given a long training of "v3_multi_symbol" is running
     Then the workers listed for each status are exactly the registered workers in that status
 
-  @training @critical
+  @training @critical @needs.database
   Scenario: Two trainings started at the same moment never both reach the only training worker
     When two trainings of "v3_multi_symbol" are started at the same moment
     Then one is accepted and the other refused because no "training" worker is available
@@ -68,6 +68,7 @@ Feature: Dispatch from the backend to the workers
     Then the platform says the operation was not found
 
   # A cancel that came too late leaves the outcome as it was: a failure stays a failure.
+  @needs.database
   Scenario Outline: A <status> operation cannot be cancelled
     Given a <status> backtest of "v3_minimal"
     When the finished operation is cancelled

@@ -1,4 +1,4 @@
-@faults
+@faults @needs.engine @destructive
 Feature: Faults a production deployment meets
   As a release manager
   I want the split deployment to survive the restarts and outages every deployment meets
@@ -36,7 +36,7 @@ Feature: Faults a production deployment meets
 
   # Health while the database is away is the migrations feature's (its own canary); here the
   # shared canary's backend must ride the outage out with its work and its workers.
-  @use.with_profile=tradelab @workers @critical
+  @use.with_profile=tradelab @workers @critical @needs.database
   Scenario: The backend rides out a database restart without losing an operation
     Given a training of "v3_minimal" has completed
     When the database is stopped under the running backend
@@ -49,7 +49,7 @@ Feature: Faults a production deployment meets
     And every operation recorded before the outage is still recorded
     And a training of "v3_minimal" started now completes within 60 seconds
 
-  @use.with_profile=tradelab @workers @critical
+  @use.with_profile=tradelab @workers @critical @needs.images
   Scenario: A backend started before its database becomes healthy once the database is up
     Given a canary of its own with a migrated database
     When the backend starts while its database is still down
@@ -62,7 +62,7 @@ Feature: Faults a production deployment meets
   # given 5 s, unavailable after three failures; ktrdr: every 10 s, 5 s, three): a worker it
   # cannot reach is offered no job until it answers again. The waits are those timers, as the
   # deployment sets them, plus a margin ("Deadlines used" in the summary).
-  @workers @dispatch @critical
+  @workers @dispatch @critical @needs.database
   Scenario: A worker cut off from the network is given no job until it is back
     When the "training" worker is cut off from the network
     Then the backend marks it unavailable within the window of its own health checks
@@ -88,7 +88,7 @@ Feature: Faults a production deployment meets
 
   # As the real platform's scale profiles run them: a canary of its own, its training worker
   # joined by a second one at an address of its own.
-  @training @dispatch @critical
+  @training @dispatch @critical @needs.images
   Scenario: Two training workers share the trainings, and one that dies fails only its own
     Given a canary of its own with two training workers
     When two long trainings of "v3_multi_symbol" are started one after the other

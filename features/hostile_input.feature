@@ -1,4 +1,4 @@
-@security
+@security @needs.engine @needs.database
 Feature: Hostile input
   As a release manager
   I want the platform to refuse what it must before it touches anything
@@ -81,7 +81,7 @@ Feature: Hostile input
     Then it is never offered jobs, and the registry lets it go
     And no service has restarted and the backend is still healthy
 
-  @critical @use.with_profile=tradelab
+  @critical @use.with_profile=tradelab @destructive
   Scenario: A model file that carries code is not run by a backtest
     Given a model file that runs code when it is loaded, in the models volume
     When a backtest of "v3_minimal" is started with that model

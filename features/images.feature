@@ -1,4 +1,4 @@
-@images @use.with_deployment=split
+@images @use.with_deployment=split @needs.images
 Feature: Split images
   As a release manager
   I want each image to carry exactly what its role needs

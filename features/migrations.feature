@@ -1,4 +1,4 @@
-@migrations
+@migrations @needs.images @needs.engine @needs.database @destructive
 Feature: Database migrations
   As a release manager
   I want the backend image to bring a fresh database to the current schema

@@ -7,18 +7,18 @@ Feature: Model training
   Background:
     Given the canary is running
 
-  @handoff.training_lifecycle
+  @handoff.training_lifecycle @needs.database
   Scenario: A training run is accepted
     When a training of "v3_minimal" is started
     Then the training is accepted with an operation id
 
-  @blocker @handoff.training_lifecycle
+  @blocker @handoff.training_lifecycle @needs.database
   Scenario: A training run completes with its metrics
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
     Then its results include training and test accuracy
 
-  @blocker @handoff.training_lifecycle
+  @blocker @handoff.training_lifecycle @needs.engine @needs.database
   Scenario: A completed training leaves its model in the shared models volume
     When a training of "v3_minimal" is started
     And the training completes within 60 seconds
@@ -27,7 +27,7 @@ Feature: Model training
   # The seeded market data is an oracle for what a training learned from (docs/market-data.md):
   # the suite computes each of the strategy's inputs over the bars it asked for; the platform
   # reports the rows it trained on and each input's mean and spread over them.
-  @use.with_profile=tradelab @critical @handoff.training_lifecycle
+  @use.with_profile=tradelab @critical @handoff.training_lifecycle @needs.market_data
   Scenario Outline: A training of <strategy> learns from its inputs over exactly the bars it was asked for
     Given a "<strategy>" model trained on EURUSD over the training quarter
     Then it learned from its strategy's inputs over exactly those bars, as the seeded data says
@@ -41,7 +41,7 @@ Feature: Model training
   # The same oracle on the daily bars the suite seeded beside the hourly ones: a platform that
   # trains on its strategy's own timeframe instead of the one asked for learns from 24 times
   # as many rows.
-  @use.with_profile=tradelab
+  @use.with_profile=tradelab @needs.market_data
   Scenario: A training asked for daily bars learns from the daily bars
     Given a "v3_minimal" model trained on EURUSD daily bars over the two years of market data
     Then it learned from its strategy's inputs over exactly those bars, as the seeded data says
@@ -49,14 +49,14 @@ Feature: Model training
   # tradelab tests a model on the latest fifth of its rows; over this period that fifth is
   # where the market has turned, so a model tested on its training rows, on another fifth or
   # with its two accuracies swapped scores alike on both.
-  @use.with_profile=tradelab
+  @use.with_profile=tradelab @needs.market_data
   Scenario: A training's test accuracy is measured on the rows it held out
     Given a "v3_minimal" model trained on EURUSD over the training quarter and the four weeks after it
     Then it is right on most of the rows it trained on and wrong on most of the rows it held out, where the market turned
 
   # Watched from start to end: the backend's orphan sweeper runs the whole time, and a
   # training it must not touch outlives its timeout (the deployment's own setting).
-  @critical @handoff.training_lifecycle
+  @critical @handoff.training_lifecycle @needs.engine
   Scenario: A long training shows its progress to the end and is never taken for an orphan
     When a long training of "v3_multi_symbol" is started
     Then it is watched until it completes, its progress rising and never falling back
@@ -78,18 +78,18 @@ Feature: Model training
     Then the operation is recorded as "cancelled"
     And it is not listed among the active operations
 
-  @critical @handoff.training_lifecycle
+  @critical @handoff.training_lifecycle @needs.database
   Scenario: A training of an unknown strategy is rejected
     When a training of "neuro_mean_reversion" is started
     Then the request is refused because the strategy is unknown
     And no operation is recorded
 
-  @use.with_profile=tradelab
+  @use.with_profile=tradelab @needs.database
   Scenario: The refusal of an unknown strategy names the valid ones
     When a training of "neuro_mean_reversion" is started
     Then the refusal lists the valid strategies
 
-  @faults @critical
+  @faults @critical @needs.engine @needs.database @destructive
   Scenario: A training worker stopped mid-run cancels its training and keeps a checkpoint
     Given a long training of "v3_multi_symbol" is making progress
     When the "training" worker is asked to stop
@@ -98,7 +98,7 @@ Feature: Model training
     And a checkpoint of the operation is recorded
     And a "training" worker is registered again under a new identity within 60 s
 
-  @faults @critical
+  @faults @critical @needs.engine @destructive
   Scenario: A training whose worker dies is failed, not left running
     Given a long training of "v3_multi_symbol" is running
     When the "training" worker dies

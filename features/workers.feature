@@ -14,7 +14,7 @@ Feature: Worker registration
   # Readiness is judged like a person would: a service still starting, even one the engine
   # already calls unhealthy, gets until the suite's readiness deadline before the canary is
   # called down. Being slower than the deployment's own health window is this finding alone.
-  @critical
+  @critical @needs.engine
   Scenario Outline: The <service> starts within the health window its deployment declares
     Then the <service> passed its health check within the window its deployment declares
 
@@ -34,7 +34,7 @@ Feature: Worker registration
       | training    |
       | backtesting |
 
-  @critical @handoff.reaches_workers
+  @critical @handoff.reaches_workers @needs.engine
   Scenario Outline: The backend reaches the <worker type> worker over the canary network
     Then the "<worker type>" worker's health endpoint answers from the backend's network
 
@@ -43,7 +43,7 @@ Feature: Worker registration
       | training    |
       | backtesting |
 
-  @faults @critical
+  @faults @critical @needs.engine @destructive
   Scenario Outline: A restarted <worker type> worker registers again, replacing only its own entry
     When the "<worker type>" worker is restarted
     Then a "<worker type>" worker is registered again under a new identity within 60 s

@@ -1,7 +1,10 @@
 
+import re
+
 import pytest
 
 from canaryspec.errors import ConfigError
+from canaryspec.needs import Need
 from canaryspec.settings import load_settings
 
 
@@ -95,3 +98,40 @@ def test_no_step_holds_a_deadline_of_its_own():
     for path in (PROJECT_ROOT / "steps").glob("*.py"):
         literal = re.findall(r"timeout=\d", path.read_text())
         assert literal == [], f"{path.name} waits with a literal deadline: {literal}"
+
+
+def test_a_run_starts_its_own_canary_and_may_do_anything_to_it_by_default():
+    settings = load_settings({}, environ={})
+    assert not settings.attached
+    assert settings.capabilities() == set(Need)
+
+
+def test_an_attached_run_builds_nothing_and_may_only_ask_over_http():
+    settings = load_settings({"target": "attach", "backend_url": "http://10.0.0.5:8000/"},
+                             environ={})
+    assert settings.attached and settings.build is False
+    assert settings.backend_url == "http://10.0.0.5:8000"
+    assert settings.capabilities() == frozenset()
+    allowed = load_settings({"target": "attach", "backend_url": "http://b:8000",
+                             "allow_destructive": "true"}, environ={})
+    assert allowed.capabilities() == {Need.DESTRUCTIVE}
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ({"target": "attach"}, "target=attach needs backend_url"),
+    ({"target": "elsewhere"}, "'elsewhere' is not a target; targets: canary, attach"),
+    ({"target": "attach", "backend_url": "backend:8000"}, "is not an http"),
+    ({"backend_url": "http://b:8000"}, "backend_url and worker_urls are for target=attach"),
+    ({"target": "attach", "backend_url": "http://b:8000", "worker_urls": "gpu=http://w:1"},
+     "'gpu' is not a worker type"),
+])
+def test_an_attached_run_is_told_what_is_wrong_with_its_settings(given, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_settings(given, environ={})
+
+
+def test_worker_urls_are_given_per_worker_type():
+    settings = load_settings({"target": "attach", "backend_url": "http://b:8000",
+                              "worker_urls": "training=http://t:5004, backtesting=http://b:5003"},
+                             environ={})
+    assert settings.worker_urls == {"training": "http://t:5004", "backtesting": "http://b:5003"}

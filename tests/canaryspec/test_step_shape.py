@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from behave.parser import parse_file
 
+from canaryspec.needs import TAGS as NEED_TAGS
 from canaryspec.reports.record import AREAS
 from canaryspec.reports.summary import ALL_EVIDENCE
 from canaryspec.settings import PROJECT_ROOT
 
 STEPS = sorted((PROJECT_ROOT / "steps").glob("*.py"))
 # The tag vocabulary (README, "Tags"): areas, severity, selections, the handoff's rows, and
-# behave's own active tags.
-TAGS = {*AREAS, "blocker", "critical", "smoke", "faults", "wip", "use.with_deployment=split",
-        *(e.tag for e in ALL_EVIDENCE), "use.with_profile=tradelab"}
+# behave's own active tags; and what a scenario needs beyond HTTP (canaryspec.needs).
+TAGS = {*AREAS, *NEED_TAGS, "blocker", "critical", "smoke", "faults", "wip",
+        "use.with_deployment=split", *(e.tag for e in ALL_EVIDENCE), "use.with_profile=tradelab"}
 
 
 def _step_functions():
