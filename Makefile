@@ -11,7 +11,8 @@ BASE_IMAGE ?= canaryspec/debian:bookworm
 BEHAVE_ARGS ?=
 
 .PHONY: canary smoke compare canary-gpu test setup host-packages venv base wheelhouse images unit integration \
-        lint hadolint integration-tests canary-suite self-check benchmark verdicts mutants real-platform allure-report steps-catalog clean
+        lint hadolint integration-tests canary-suite self-check benchmark verdicts mutants real-platform allure-report steps-catalog clean \
+        runner-image attach-demo
 
 canary: setup
 	$(PY) -m canaryspec run $(BEHAVE_ARGS)
@@ -75,6 +76,20 @@ build/wheelhouse/.built: deploy/requirements/backend.txt deploy/requirements/wor
 	$(PY) -m pip wheel -q -w build/wheelhouse -r deploy/requirements/backend.txt \
 	    -r deploy/requirements/worker.txt
 	touch $@
+
+# The suite as an image (deploy/docker/Dockerfile.runner): no platform code, no torch; it
+# attaches to a deployment by URL and exits with the verdict's code. Its wheels are its own.
+runner-image: setup build/wheelhouse-runner/.built
+	docker build -q -f deploy/docker/Dockerfile.runner --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	    -t canaryspec-runner:test . >/dev/null
+build/wheelhouse-runner/.built: deploy/requirements/runner.txt | venv
+	$(PY) -m pip wheel -q -w build/wheelhouse-runner -r deploy/requirements/runner.txt
+	touch $@
+
+# A deployment the suite did not start, judged from the host and from the runner image, and
+# left as it was (deploy/attach/attach-demo.sh; README "Verifying a deployment you run").
+attach-demo: images runner-image
+	deploy/attach/attach-demo.sh
 
 # The suite builds its images itself (cached); this target builds them without running it.
 images: setup

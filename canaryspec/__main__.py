@@ -63,14 +63,17 @@ def _settings(config) -> Settings:  # type: ignore[no-untyped-def]
     from canaryspec.settings import load_settings
 
     settings = load_settings(config.userdata)
-    settings.canary_compose_file  # noqa: B018 -- missing compose file: ConfigError now
+    if not settings.attached:  # an attached run starts nothing from a compose file
+        settings.canary_compose_file  # noqa: B018 -- missing compose file: ConfigError now
     return settings
 
 
 def _fallback_reports_dir(config) -> Path:  # type: ignore[no-untyped-def]
     """Where to say that the settings were wrong (they may name the reports_dir)."""
     userdata = getattr(config, "userdata", None) or {}
-    raw = str(userdata.get("reports_dir", "reports") or "reports")
+    # The variable outranks -D, as in the settings (the runner image sets it).
+    raw = os.environ.get("CANARYSPEC_REPORTS_DIR") or \
+        str(userdata.get("reports_dir", "reports") or "reports")
     return (PROJECT_ROOT / raw).resolve()
 
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make attach-demo: judge a deployment the suite did not start, from the host and from the
+# runner image, and prove the deployment is left as it was. Exits non-zero if any part fails.
+#   1. the canary compose file started by plain Compose under a project of its own, migrated
+#   2. the suite attached from the host by URL (target=attach)
+#   3. the runner image attached from inside the deployment's own network
+#   4. the same containers (same ids) before and after, no operation left active
+# The deployment is removed on exit, whatever happened.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+COMPOSE=("$($PY -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')")
+PROJECT=canaryspec-attach-demo-$$
+FILE=deploy/environments/canary/docker-compose.yml
+REPORTS=${REPORTS:-reports/attach-demo}
+RUNNER_IMAGE=${RUNNER_IMAGE:-canaryspec-runner:test}
+compose() { "${COMPOSE[@]}" -p "$PROJECT" -f "$FILE" "$@"; }
+say() { printf 'attach-demo: %s\n' "$*"; }
+failed=0
+
+# Free host ports chosen by the engine, read back from Compose: two demos never collide.
+export BACKEND_PORT=0 TRAINING_WORKER_PORT=0 BACKTEST_WORKER_PORT=0 DB_PORT=0
+trap 'say "removing $PROJECT"; compose down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
+
+say "starting $PROJECT with plain Compose (the suite is not involved)"
+compose up -d --wait --quiet-pull >/dev/null
+compose exec -T backend alembic upgrade head
+port() { compose port "$1" "$2" | sed 's/.*://'; }
+backend="http://127.0.0.1:$(port backend 8000)"
+workers="training=http://127.0.0.1:$(port training-worker 5004),backtesting=http://127.0.0.1:$(port backtest-worker 5003)"
+containers() { docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$PROJECT" | sort; }
+before=$(containers)
+rm -rf "$REPORTS" && mkdir -p "$REPORTS/host" "$REPORTS/runner"
+
+say "attached from the host: $backend"
+if ! "$PY" -m canaryspec run -D target=attach -D "backend_url=$backend" -D "worker_urls=$workers" \
+        -D "reports_dir=$REPORTS/host" > "$REPORTS/host.console.log" 2>&1; then
+    say "FAILED: the run from the host (see $REPORTS/host.console.log)"; failed=1
+fi
+tail -n 2 "$REPORTS/host.console.log"
+
+say "attached from $RUNNER_IMAGE on the deployment's network"
+chmod 0777 "$REPORTS/runner"  # the runner writes as its own non-root user
+if ! docker run --rm --network "${PROJECT}_canary" -v "$PWD/$REPORTS/runner:/reports" \
+        "$RUNNER_IMAGE" -D backend_url=http://backend:8000 > "$REPORTS/runner.console.log" 2>&1; then
+    say "FAILED: the run from the runner image (see $REPORTS/runner.console.log)"; failed=1
+fi
+tail -n 2 "$REPORTS/runner.console.log"
+
+after=$(containers)
+if [ "$before" != "$after" ]; then
+    say "FAILED: the deployment's containers changed"; diff <(echo "$before") <(echo "$after") || true
+    failed=1
+else
+    say "the deployment's $(echo "$before" | wc -l) containers are the same ones, before and after"
+fi
+active=$(curl -fsS "$backend/api/v1/operations?active_only=true" |
+         "$PY" -c 'import json, sys; print(json.load(sys.stdin)["active_count"])')
+if [ "$active" != "0" ]; then
+    say "FAILED: $active operation(s) left active in the deployment"; failed=1
+else
+    say "no operation left active"
+fi
+[ "$failed" = 0 ] && say "PASSED" || say "FAILED"
+exit "$failed"
