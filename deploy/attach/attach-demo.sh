@@ -12,7 +12,7 @@ PY=${PY:-.venv/bin/python}
 COMPOSE=("$($PY -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')")
 PROJECT=canaryspec-attach-demo-$$
 FILE=deploy/environments/canary/docker-compose.yml
-REPORTS=${REPORTS:-reports/attach-demo}
+REPORTS=$(realpath -m "${REPORTS:-reports/attach-demo}")
 RUNNER_IMAGE=${RUNNER_IMAGE:-canaryspec-runner:test}
 compose() { "${COMPOSE[@]}" -p "$PROJECT" -f "$FILE" "$@"; }
 say() { printf 'attach-demo: %s\n' "$*"; }
@@ -30,7 +30,8 @@ backend="http://127.0.0.1:$(port backend 8000)"
 workers="training=http://127.0.0.1:$(port training-worker 5004),backtesting=http://127.0.0.1:$(port backtest-worker 5003)"
 containers() { docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$PROJECT" | sort; }
 before=$(containers)
-rm -rf "$REPORTS" && mkdir -p "$REPORTS/host" "$REPORTS/runner"
+rm -rf "$REPORTS/host" "$REPORTS/runner" "$REPORTS/host.console.log" "$REPORTS/runner.console.log"
+mkdir -p "$REPORTS/host" "$REPORTS/runner"
 
 say "attached from the host: $backend"
 if ! "$PY" -m canaryspec run -D target=attach -D "backend_url=$backend" -D "worker_urls=$workers" \
@@ -41,7 +42,7 @@ tail -n 2 "$REPORTS/host.console.log"
 
 say "attached from $RUNNER_IMAGE on the deployment's network"
 chmod 0777 "$REPORTS/runner"  # the runner writes as its own non-root user
-if ! docker run --rm --network "${PROJECT}_canary" -v "$PWD/$REPORTS/runner:/reports" \
+if ! docker run --rm --network "${PROJECT}_canary" -v "$REPORTS/runner:/reports" \
         "$RUNNER_IMAGE" -D backend_url=http://backend:8000 > "$REPORTS/runner.console.log" 2>&1; then
     say "FAILED: the run from the runner image (see $REPORTS/runner.console.log)"; failed=1
 fi
