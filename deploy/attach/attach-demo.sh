@@ -41,8 +41,9 @@ fi
 tail -n 2 "$REPORTS/host.console.log"
 
 say "attached from $RUNNER_IMAGE on the deployment's network"
-chmod 0777 "$REPORTS/runner"  # the runner writes as its own non-root user
-if ! docker run --rm --network "${PROJECT}_canary" -v "$REPORTS/runner:/reports" \
+# As the caller's user (the image's own is non-root too): its reports are the caller's files.
+if ! docker run --rm --user "$(id -u):$(id -g)" --network "${PROJECT}_canary" \
+        -v "$REPORTS/runner:/reports" \
         "$RUNNER_IMAGE" -D backend_url=http://backend:8000 > "$REPORTS/runner.console.log" 2>&1; then
     say "FAILED: the run from the runner image (see $REPORTS/runner.console.log)"; failed=1
 fi
