@@ -10,8 +10,12 @@ as in a canary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from canaryspec.clock import PhaseClock
 from canaryspec.errors import CanaryUnavailable
@@ -30,29 +34,43 @@ class AttachedDeployment:
     """The running deployment as the handle sees it: URLs, and no engine behind them."""
 
     settings: Settings
-    # Where a worker type registered itself (set once the handle can read the registry).
-    registered_url: Callable[[str], str] | None = None
     project: str = ATTACHED
     purpose: str = ATTACHED
+
+    def __post_init__(self) -> None:
+        self._worker_ids: dict[str, str | None] = {}  # a given URL -> the worker answering
 
     @property
     def all_services(self) -> tuple[str, ...]:
         return ("backend", *_BY_SERVICE)
 
     def url(self, service: str) -> str:
-        """The backend's URL as given; a worker's as given (`worker_urls`), else the address
-        its first registered worker gave the backend."""
+        """The backend's URL, as given (a worker is reached by `worker_url`)."""
         if service == "backend":
             return self.settings.backend_url
-        worker = _BY_SERVICE.get(service)
-        if worker is None:
-            raise CanaryUnavailable(f"an attached deployment has no URL for {service}")
-        given = self.settings.worker_urls.get(worker.worker_type)
-        if given:
-            return given
-        if self.registered_url is None:
-            raise CanaryUnavailable(f"no URL for the {worker.worker_type} worker yet")
-        return self.registered_url(worker.worker_type)
+        raise CanaryUnavailable(f"an attached deployment has no URL for {service}")
+
+    def worker_url(self, registered: Any) -> str:
+        """Where the suite reaches a registered worker's own API: of the URLs `worker_urls`
+        gives for its type, the one whose worker says it is this one; none given, the address
+        it registered with (which resolves inside the deployment's network)."""
+        given = self.settings.worker_urls.get(registered.worker_type, ())
+        if not given:
+            return str(registered.endpoint_url)
+        for url in given:
+            if self._worker_ids.get(url) is None:
+                with contextlib.suppress(httpx.HTTPError, ValueError, AttributeError):
+                    self._worker_ids[url] = httpx.get(f"{url}/health", timeout=5.0).json().get(
+                        "worker_id")
+            if self._worker_ids.get(url) == registered.worker_id:
+                return url
+        raise CanaryUnavailable(f"none of the {registered.worker_type} worker URLs given "
+                                f"({', '.join(given)}) answers as {registered.worker_id}")
+
+    def worker_address_pattern(self, worker: Any) -> str:
+        """What a registered address must look like: a host the backend can reach, never its
+        own loopback (the deployment's host names are its own)."""
+        return r"^https?://(?!localhost[:/]|127\.|\[::1\])[^/:]+:\d+$"
 
     def describe_url(self, service: str) -> str:
         try:
@@ -100,8 +118,6 @@ class AttachedPool:
     def _attach(self) -> CanaryHandle:
         deployment = AttachedDeployment(self.settings)
         handle = CanaryHandle.connect(deployment, self.settings)  # type: ignore[arg-type]
-        deployment.registered_url = lambda worker_type: handle.registered_worker(
-            WORKERS[worker_type]).endpoint_url
         with self.clock.phase(f"attaching to {self.settings.backend_url}"):
             try:
                 handle.wait_until_answering()

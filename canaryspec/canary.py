@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker.errors
 import docker.types
@@ -818,6 +819,20 @@ class Canary:
     def url(self, service: str) -> str:
         """The service's API on the host (its first published port)."""
         return f"http://127.0.0.1:{self.host_port(service, self.model.port_of(service))}"
+
+    def worker_url(self, registered: Any) -> str:
+        """Where the suite reaches a registered worker's own API: the published port of the
+        service its registered address names (a canary's workers register by service name)."""
+        host = urlsplit(registered.endpoint_url).hostname or ""
+        if host not in self.all_services:
+            raise CanaryUnavailable(f"{registered} registered an address that names no service "
+                                    f"of {self.project}")
+        return self.url(host)
+
+    def worker_address_pattern(self, worker: Any) -> str:
+        """What a registered address must look like: the worker's service name on the canary's
+        network, which the backend resolves (anything else it cannot use)."""
+        return rf"^http://{worker.service}:\d+$"
 
     def describe_url(self, service: str) -> str:
         """The service's URL, or why there is none (for messages, never raises)."""

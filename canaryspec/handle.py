@@ -404,15 +404,30 @@ class CanaryHandle:
                 f"the orphan timeout {timeout_s:g} s + two checks {every_s:g} s apart + a "
                 f"margin of {margin_s:g} s")
 
-    def send_to_worker(self, job: JobKind, request: dict[str, Any]) -> Reply:
-        """Hand a job straight to a worker of its kind, as the backend would (the contract's
-        worker side): what the worker itself decides, without the backend's checks first."""
-        url = self.canary.url(job.worker.service) + job.dispatch_path
+    def worker_running(self, started: StartedJob) -> WorkerClient:
+        """The own API of the worker the operation names as its worker (with several of a
+        kind, the one that runs or ran it, not the first one)."""
+        op = self.operation(started.operation_id)
+        if op is None:
+            raise AssertionError(f"{started.operation_id} is not listed")
+        worker_id = self.responses.worker_of(op.raw)
+        found = [w for w in self.registered_workers(started.job.worker)
+                 if w.worker_id == worker_id]
+        if not found:
+            raise AssertionError(f"{started.operation_id} names {worker_id}, which is not "
+                                 f"registered: {', '.join(map(str, self.registered_workers()))}")
+        return WorkerClient(self.canary.worker_url(found[0]))
+
+    def send_to_busy_worker(self, started: StartedJob, request: dict[str, Any]) -> Reply:
+        """Hand a job straight to the worker running `started`, as the backend would (the
+        contract's worker side): what the worker itself decides, without the backend's checks
+        first."""
+        url = self.worker_running(started).url + started.job.dispatch_path
         return self.api.request("POST", url, json_body=request)
 
-    def worker_own_health(self, worker: WorkerKind) -> dict[str, Any]:
-        """The worker's own /health (not the backend's registry)."""
-        return WorkerClient.of(self.canary, worker).health()
+    def own_health_of_worker_running(self, started: StartedJob) -> dict[str, Any]:
+        """The own /health (not the backend's registry) of the worker running `started`."""
+        return self.worker_running(started).health()
 
     def send_at_once(self, job: JobKind, requests: list[dict[str, Any]]) -> list[StartedJob]:
         """Send the requests to the backend together (released by one barrier, each on its
@@ -451,7 +466,7 @@ class CanaryHandle:
         """After a cancel: the worker itself (its own /health and its own record of the
         operation, not the backend's) has stopped the job and is idle. A worker that completes
         the job instead fails at once: the cancel never reached it."""
-        worker, op_id = WorkerClient.of(self.canary, started.job.worker), started.operation_id
+        worker, op_id = self.worker_running(started), started.operation_id
 
         def check() -> Observation[dict[str, Any]]:
             health, own = worker.health(), worker.operation_status(op_id)
@@ -743,6 +758,30 @@ class CanaryHandle:
                                 f"{', '.join(map(str, every))})")
         return problems
 
+    def registered_as_expected(self, expected: dict[str, int]) -> list[RegisteredWorker]:
+        """Wait until at least the expected number of workers of each type is registered (the
+        registration deadline); the workers then; an AssertionError naming each short count."""
+        def shortfall(every: list[RegisteredWorker]) -> list[str]:
+            counts = {kind: sum(w.worker_type == kind for w in every) for kind in expected}
+            return [f"{counts[kind]} {kind} worker(s) registered, {count} expected"
+                    for kind, count in expected.items() if counts[kind] < count]
+
+        def check() -> Observation[list[RegisteredWorker]]:
+            every = self.registered_workers()
+            return Observation(not shortfall(every), every,
+                               "; ".join(shortfall(every)) or "as expected")
+
+        try:
+            return self._wait(check, timeout=self.deadlines.registration, services=["backend"],
+                              what="as many workers of each type registered as expected")
+        except WaitTimeout as exc:
+            # The shortfall first: it is the finding (the wait's own words end in its last look).
+            every = self.registered_workers()
+            raise AssertionError(f"the deployment is short of workers: "
+                                 f"{'; '.join(shortfall(every)) or 'no longer'} after "
+                                 f"{self.deadlines.registration:g} s (registered: "
+                                 f"{', '.join(map(str, every))})") from exc
+
     def registered_worker(self, worker: WorkerKind) -> RegisteredWorker:
         """The first registered worker of the kind, whatever its status."""
         found = self.registered_workers(worker)
@@ -906,10 +945,6 @@ class WorkerClient:
 
     url: str
     timeout_s: float = 5.0
-
-    @classmethod
-    def of(cls, canary: Canary, worker: WorkerKind) -> WorkerClient:
-        return cls(canary.url(worker.service))
 
     def health(self) -> dict[str, Any]:
         reply = httpx.get(f"{self.url}/health", timeout=self.timeout_s)

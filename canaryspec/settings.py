@@ -247,11 +247,19 @@ class Settings:
     # what it needs; canaryspec.needs).
     target: str = "canary"
     backend_url: str = ""
-    # Attached: where a worker type's own API answers, when not at the address it registered
-    # with (a deployment's internal host names do not resolve outside its network).
-    worker_urls: Mapping[str, str] = field(default_factory=dict)
+    # Attached: where the workers' own APIs answer, by type (several per type allowed), when
+    # not at the addresses they registered with (a deployment's internal host names do not
+    # resolve outside its network).
+    worker_urls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # How many workers of each type the deployment runs (a type not named: one).
+    expect_workers: Mapping[str, int] = field(default_factory=dict)
     # Attached: restarts, kills, network cuts and files planted in its volumes are allowed.
     allow_destructive: bool = False
+
+    def expected_workers(self) -> dict[str, int]:
+        """How many workers of each type must be registered: as stated, else one."""
+        return {w.worker_type: self.expect_workers.get(w.worker_type, 1)
+                for w in WORKERS.values()}
 
     @property
     def attached(self) -> bool:
@@ -313,16 +321,28 @@ def _url(key: str, value: str) -> str:
     return url
 
 
-def _worker_urls(key: str, value: str) -> dict[str, str]:
-    """`training=http://...,backtesting=http://...`"""
+def _worker_urls(key: str, value: str) -> dict[str, tuple[str, ...]]:
+    """`training=http://a:1|http://b:2,backtesting=http://c:3`"""
     urls = {}
     for pair in filter(None, (p.strip() for p in value.split(","))):
-        worker_type, _, url = pair.partition("=")
+        worker_type, _, given = pair.partition("=")
         if worker_type.strip() not in {w.worker_type for w in WORKERS.values()}:
             raise ConfigError(f"{key}: {worker_type.strip()!r} is not a worker type; types: "
                               f"{', '.join(w.worker_type for w in WORKERS.values())}")
-        urls[worker_type.strip()] = _url(key, url)
+        urls[worker_type.strip()] = tuple(_url(key, url) for url in given.split("|"))
     return urls
+
+
+def _worker_counts(key: str, value: str) -> dict[str, int]:
+    """`training:2,backtesting:2`"""
+    counts = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        worker_type, _, count = pair.partition(":")
+        if worker_type.strip() not in {w.worker_type for w in WORKERS.values()}:
+            raise ConfigError(f"{key}: {worker_type.strip()!r} is not a worker type; types: "
+                              f"{', '.join(w.worker_type for w in WORKERS.values())}")
+        counts[worker_type.strip()] = _whole(key, count)
+    return counts
 
 
 def _deployment(key: str, value: str) -> str:
@@ -358,6 +378,7 @@ _KEYS = {
     "backend_url": ("backend_url", _url),
     "worker_urls": ("worker_urls", _worker_urls),
     "allow_destructive": ("allow_destructive", _bool),
+    "expect_workers": ("expect_workers", _worker_counts),
 }
 # behave's own userdata keys, and ones other tools put there, that are not ours to validate.
 _FOREIGN_KEYS = {"AllureFormatter.issue_pattern", "AllureFormatter.link_pattern"}

@@ -34,6 +34,12 @@ Feature: Worker registration
       | training    |
       | backtesting |
 
+  # A deployment says how many workers of each type it runs (expect_workers); the suite's own
+  # canary runs one of each. Fewer registered is a deployment short of workers.
+  @critical @handoff.registration
+  Scenario: As many workers of each type are registered as the deployment expects
+    Then as many workers of each type are registered as the deployment expects
+
   @critical @handoff.reaches_workers @needs.engine
   Scenario Outline: The backend reaches the <worker type> worker over the canary network
     Then the "<worker type>" worker's health endpoint answers from the backend's network

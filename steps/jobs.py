@@ -263,7 +263,7 @@ def step_another_training(context: Context, strategy: str) -> None:
 @when('a second training is handed straight to the busy "{worker:WorkerKind}" worker')
 def step_straight_to_busy_worker(context: Context, worker: WorkerKind) -> None:
     assert_that(context.job.job.worker, equal_to(worker), "the running job is of another kind")
-    context.reply = context.canary.send_to_worker(context.job.job, jobs.direct_training())
+    context.reply = context.canary.send_to_busy_worker(context.job, jobs.direct_training())
 
 
 @when('two trainings of "{strategy:Strategy}" are started at the same moment')
@@ -534,7 +534,7 @@ def step_worker_refuses_busy(context: Context) -> None:
 
 @then('the "{worker:WorkerKind}" worker still runs the first training')
 def step_worker_still_runs(context: Context, worker: WorkerKind) -> None:
-    health = context.canary.worker_own_health(worker)
+    health = context.canary.own_health_of_worker_running(context.job)
     assert_that(health.get("current_operation"), equal_to(context.job.operation_id),
                 f"the worker's own health after the second job: {health}")
     context.canary.wait_for(context.job, {"running"}, timeout=_deadlines(context).status)
@@ -554,7 +554,7 @@ def step_one_accepted(context: Context, worker: WorkerKind) -> None:
 
 @then('the "{worker:WorkerKind}" worker runs the accepted one')
 def step_worker_runs_accepted(context: Context, worker: WorkerKind) -> None:
-    health = context.canary.worker_own_health(worker)
+    health = context.canary.own_health_of_worker_running(context.job)
     assert_that(health.get("current_operation"), equal_to(context.job.operation_id),
                 f"the worker's own health: {health}")
 

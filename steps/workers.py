@@ -35,7 +35,8 @@ def step_healthy_within_window(context: Context, service: str) -> None:
 @then('a "{worker:WorkerKind}" worker is registered and available')
 def step_worker_available(context: Context, worker: WorkerKind) -> None:
     context.worker = context.canary.available_worker(worker)
-    assert_that(context.worker.endpoint_url, matches_regexp(rf"^http://{worker.service}:\d+$"),
+    assert_that(context.worker.endpoint_url,
+                matches_regexp(context.canary.canary.worker_address_pattern(worker)),
                 f"the {worker.worker_type} worker registered an address the backend cannot use: "
                 f"{context.worker}")
     context.canary.health_polled(context.worker.worker_id)
@@ -125,3 +126,9 @@ def step_others_kept(context: Context) -> None:
 def step_status_filter(context: Context) -> None:
     assert_that(context.canary.status_filter_problems(), empty(),
                 "the worker list filtered by status against the whole list")
+
+
+@then("as many workers of each type are registered as the deployment expects")
+def step_registered_as_expected(context: Context) -> None:
+    found = context.canary.registered_as_expected(context.settings.expected_workers())
+    attach_text("registered workers", "\n".join(map(str, found)))

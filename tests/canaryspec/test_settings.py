@@ -134,4 +134,24 @@ def test_worker_urls_are_given_per_worker_type():
     settings = load_settings({"target": "attach", "backend_url": "http://b:8000",
                               "worker_urls": "training=http://t:5004, backtesting=http://b:5003"},
                              environ={})
-    assert settings.worker_urls == {"training": "http://t:5004", "backtesting": "http://b:5003"}
+    assert settings.worker_urls == {"training": ("http://t:5004",),
+                                    "backtesting": ("http://b:5003",)}
+    several = load_settings({"target": "attach", "backend_url": "http://b:8000",
+                             "worker_urls": "training=http://t1:5004|http://t2:5004"}, environ={})
+    assert several.worker_urls == {"training": ("http://t1:5004", "http://t2:5004")}
+
+
+def test_a_deployment_expects_one_worker_of_each_type_unless_it_says_more():
+    assert load_settings({}, environ={}).expected_workers() == {"training": 1, "backtesting": 1}
+    settings = load_settings({"expect_workers": "training:3"}, environ={})
+    assert settings.expected_workers() == {"training": 3, "backtesting": 1}
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ("gpu:2", "'gpu' is not a worker type"),
+    ("training:0", "expect_workers='0' must be greater than zero"),
+    ("training:two", "expect_workers='two' is not a number"),
+])
+def test_an_expected_worker_count_that_makes_no_sense_is_refused(given, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_settings({"expect_workers": given}, environ={})
