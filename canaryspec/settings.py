@@ -7,10 +7,11 @@ command line (behave merges those two), then CANARYSPEC_<KEY> environment variab
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from canaryspec.errors import ConfigError
@@ -19,6 +20,8 @@ from canaryspec.responses import Responses
 from canaryspec.seeding import LONG_TRAINING, MarketData
 from canaryspec.settings_paths import PROJECT_ROOT
 from canaryspec.vocabulary import DEPLOYMENTS, IMAGE_ROLES, SERVICE_ROLES, WORKERS
+
+T = TypeVar("T")
 
 # Where the platform runs (Settings.target).
 TARGETS = ("canary", "attach")
@@ -321,28 +324,29 @@ def _url(key: str, value: str) -> str:
     return url
 
 
+def _per_worker_type(key: str, value: str, separator: str,
+                     parse: Callable[[str], T]) -> dict[str, T]:
+    """`<worker type><separator><value>,...`: each value parsed, each worker type checked."""
+    types = [w.worker_type for w in WORKERS.values()]
+    parsed = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        worker_type, _, given = (part.strip() for part in pair.partition(separator))
+        if worker_type not in types:
+            raise ConfigError(f"{key}: {worker_type!r} is not a worker type; types: "
+                              f"{', '.join(types)}")
+        parsed[worker_type] = parse(given)
+    return parsed
+
+
 def _worker_urls(key: str, value: str) -> dict[str, tuple[str, ...]]:
     """`training=http://a:1|http://b:2,backtesting=http://c:3`"""
-    urls = {}
-    for pair in filter(None, (p.strip() for p in value.split(","))):
-        worker_type, _, given = pair.partition("=")
-        if worker_type.strip() not in {w.worker_type for w in WORKERS.values()}:
-            raise ConfigError(f"{key}: {worker_type.strip()!r} is not a worker type; types: "
-                              f"{', '.join(w.worker_type for w in WORKERS.values())}")
-        urls[worker_type.strip()] = tuple(_url(key, url) for url in given.split("|"))
-    return urls
+    return _per_worker_type(key, value, "=",
+                            lambda given: tuple(_url(key, url) for url in given.split("|")))
 
 
 def _worker_counts(key: str, value: str) -> dict[str, int]:
     """`training:2,backtesting:2`"""
-    counts = {}
-    for pair in filter(None, (p.strip() for p in value.split(","))):
-        worker_type, _, count = pair.partition(":")
-        if worker_type.strip() not in {w.worker_type for w in WORKERS.values()}:
-            raise ConfigError(f"{key}: {worker_type.strip()!r} is not a worker type; types: "
-                              f"{', '.join(w.worker_type for w in WORKERS.values())}")
-        counts[worker_type.strip()] = _whole(key, count)
-    return counts
+    return _per_worker_type(key, value, ":", lambda count: _whole(key, count))
 
 
 def _deployment(key: str, value: str) -> str:
