@@ -1,7 +1,8 @@
 # canaryspec — the two commands that matter on a fresh machine:
 #   make canary   run the canary suite against the default target (tradelab) and write reports/
 #   make test     the project's tests: lint, unit tests, then side by side: whole runs against
-#                 broken images, the canary suite on the real engine and the self-check (make verdicts)
+#                 broken images and the attach demo (integration), the canary suite on the real
+#                 engine and the self-check (make verdicts)
 # Everything else here is a step of those two.
 
 SHELL := /bin/bash
